@@ -1,0 +1,43 @@
+# EventMate — `make run` serves the app; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EVENTMATE_HOST ?= 127.0.0.1
+EVENTMATE_PORT ?= 5000
+export FLASK_APP := app
+
+.PHONY: run test bench lint migrate demo clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/flask db upgrade
+
+run: migrate
+	@echo ""
+	@echo "  EventMate is starting on http://$(EVENTMATE_HOST):$(EVENTMATE_PORT)"
+	@echo "  New here? Open that address to create the first organiser account."
+	@echo "  Want sample data? In another terminal: $(BIN)/flask --app app demo"
+	@echo "  Phones on your network need EVENTMATE_HOST=0.0.0.0 and, for install and push, HTTPS (see README)."
+	@echo ""
+	$(BIN)/flask run --host $(EVENTMATE_HOST) --port $(EVENTMATE_PORT)
+
+test: $(STAMP)
+	bash scripts/system-deps.sh
+	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	bash scripts/with-postgres.sh $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+demo: migrate
+	$(BIN)/flask demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/screenshots

@@ -1,0 +1,78 @@
+"""EventMate: the application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import clock, config
+from .extensions import compress, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, database tuning, blueprints, errors, CLI."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(config.load(app.instance_path))
+    app.config.update(overrides or {})
+    _configure_logging(app)
+    _use_test_clock(app)
+    if app.config["PROXY_HOPS"] > 0:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    compress.init_app(app)
+    with app.app_context():
+        from .database import tune_engine
+
+        tune_engine(db.engine)
+
+    from .web import attendee, organiser, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(organiser.bp)
+    app.register_blueprint(attendee.bp)
+
+    from .web import errors, security, templating
+
+    errors.register(app)
+    security.register(app)
+    templating.register(app)
+
+    from . import cli
+
+    cli.register(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    actions = logging.getLogger("eventmate.actions")
+    if not actions.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        actions.addHandler(handler)
+    actions.setLevel(logging.INFO)
+
+
+def _use_test_clock(app: Flask) -> None:
+    """A live test server may start at a chosen time; never outside testing."""
+    test_now = app.config.get("TEST_NOW")
+    if test_now is None:
+        return
+    if not app.config.get("TESTING"):
+        raise RuntimeError("TEST_NOW is only honoured when TESTING is on")
+    clock.set_now(clock.parse_iso(test_now) if isinstance(test_now, str) else test_now)

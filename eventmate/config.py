@@ -1,0 +1,89 @@
+"""Every setting EventMate reads, in one place.
+
+Settings come from `EVENTMATE_*` environment variables (see CONTRACT.md). Secrets that are
+not given are generated once and kept in the instance folder, so restarts and several
+worker processes agree on them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_PORT = 5000
+DEFAULT_HOST = "127.0.0.1"
+COMMAND_LINE_BASE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"EVENTMATE_{name}")
+    return value if value not in (None, "") else default
+
+
+def read_or_create_secret(path: Path, make) -> str:
+    """Return the secret stored at `path`, creating it atomically when missing.
+
+    Several gunicorn workers may start at once: each writes its candidate to a temporary
+    file and hard-links it into place; only the first link wins and everyone rereads it.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(make())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def load(instance_path: str) -> dict:
+    """Build the Flask config mapping from the environment."""
+    instance = Path(instance_path)
+    database_url = _env("DATABASE_URL") or f"sqlite:///{instance / 'eventmate.sqlite3'}"
+    secret_key = _env("SECRET_KEY") or read_or_create_secret(
+        instance / "secret_key", lambda: secrets.token_urlsafe(48)
+    )
+    return {
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Public origin for QR codes and links; None means "the request's origin".
+        "BASE_URL": (_env("BASE_URL") or "").rstrip("/") or None,
+        "PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
+        "VAPID_PRIVATE_KEY": _env("VAPID_PRIVATE_KEY"),
+        "VAPID_SUBJECT": _env("VAPID_SUBJECT", "mailto:admin@localhost"),
+        "SMTP_URL": _env("SMTP_URL"),
+        # A note page stays open all evening: tie CSRF tokens to the session, not the hour.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Rate limits. Memory storage is per worker process (FIELD-NOTES); the limits are
+        # generous enough that this only matters for abuse.
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Check-in: per form/device, plus a ceiling per address that a crowd behind one
+        # venue NAT never reaches.
+        "CHECKIN_RATE_LIMIT": _env("CHECKIN_RATE_LIMIT", "10 per minute"),
+        "CHECKIN_ADDRESS_RATE_LIMIT": _env("CHECKIN_ADDRESS_RATE_LIMIT", "300 per minute"),
+        "RETURN_CODE_RATE_LIMIT": _env("RETURN_CODE_RATE_LIMIT", "10 per minute"),
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        "COMPRESS_MIMETYPES": [
+            "text/html", "text/css", "application/javascript", "application/json",
+            "image/svg+xml", "text/csv", "application/manifest+json",
+        ],
+        # Only honoured when TESTING: lets a live test server run at a chosen time.
+        "TEST_NOW": None,
+    }

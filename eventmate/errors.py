@@ -1,0 +1,76 @@
+"""Domain errors. Each carries a stable `code`; views turn them into pages or JSON."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A business rule said no. `code` is stable; `message` is for people."""
+
+    code = "error"
+    status = 400
+    message = "Something was not right."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.field = field
+
+
+class ValidationFailed(DomainError):
+    """Input that does not fit; `errors` maps a field name to its message."""
+
+    code = "invalid"
+    status = 422
+    message = "Please check the highlighted fields."
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(self.message)
+        self.errors = errors
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    message = "We couldn't find that."
+
+
+class EmailTaken(DomainError):
+    code = "email_taken"
+    status = 409
+    message = "There is already an organiser with that email."
+
+
+class BadCredentials(DomainError):
+    code = "bad_credentials"
+    status = 401
+    message = "That email and password don't match. Please try again."
+
+
+class InvitationInvalid(DomainError):
+    code = "invitation_invalid"
+    status = 403
+    message = "This invitation link has expired, been used, or been withdrawn."
+
+
+class SignupClosed(DomainError):
+    code = "signup_closed"
+    status = 403
+    message = "New organisers need an invitation from an existing organiser."
+
+
+class CheckInKeyInvalid(DomainError):
+    code = "checkin_key_invalid"
+    status = 404
+    message = "This code is no longer valid — please ask the organiser."
+
+
+class CheckInClosed(DomainError):
+    code = "checkin_closed"
+    status = 403
+    message = "Check-in for this event is closed."
+
+
+class ReturnCodeInvalid(DomainError):
+    code = "return_code_invalid"
+    status = 404
+    message = "That code doesn't match anyone. Please check it and try again."

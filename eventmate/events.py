@@ -1,0 +1,186 @@
+"""Events: create, edit, the poster's check-in key, opening and closing check-in."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from . import clock, tokens
+from .errors import NotFound, ValidationFailed
+from .models import Attendee, Event, Organiser
+from .validation import Fields
+
+log = logging.getLogger("eventmate.actions")
+
+SLUG_LENGTH = 6
+KEY_LENGTH = 16  # 80 bits
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+@cache
+def all_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+@cache
+def time_zones() -> list[str]:
+    """IANA zone names people pick from ("Europe/Paris"), without legacy aliases."""
+    legacy = ("Etc/", "SystemV/", "US/", "posix/", "right/")
+    return sorted(z for z in all_zones() if "/" in z and not z.startswith(legacy))
+
+
+def zone_label(name: str, moment: datetime | None = None) -> str:
+    """"Europe/Paris" → "Paris (CET, UTC+01:00)" at `moment`."""
+    local = (moment or clock.now()).astimezone(ZoneInfo(name))
+    offset = local.strftime("%z")
+    place = name.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{place} ({local.tzname()}, UTC{offset[:3]}:{offset[3:]})"
+
+
+def _parse_local(fields: Fields, name: str, label: str, zone: ZoneInfo | None) -> datetime | None:
+    raw = (fields.data.get(name) or "").strip()
+    if not raw:
+        fields.error(name, f"Please choose {label}.")
+        return None
+    try:
+        naive = datetime.strptime(raw[:16], LOCAL_FORMAT)
+    except ValueError:
+        fields.error(name, f"Please give {label} as a date and time, like 2026-05-14T18:30.")
+        return None
+    fields.values[name] = raw[:16]
+    return naive.replace(tzinfo=zone) if zone else None
+
+
+def _read_event(data: dict) -> dict:
+    """Validate the event form; returns model values or raises ValidationFailed."""
+    fields = Fields(data)
+    name = fields.text("name", "the event's name", max_len=120)
+    venue = fields.text("venue", "the venue", max_len=200)
+    zone = None
+    tz_name = (data.get("timezone") or "").strip()
+    fields.values["timezone"] = tz_name
+    if not tz_name:
+        fields.error("timezone", "Please choose the time zone the event happens in.")
+    else:
+        try:
+            zone = ZoneInfo(tz_name)
+            if tz_name not in all_zones():
+                raise ZoneInfoNotFoundError(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+            fields.error("timezone", "We don't know that time zone. Try a city, like Europe/London.")
+    starts = _parse_local(fields, "starts_local", "when it starts", zone)
+    ends = _parse_local(fields, "ends_local", "when it ends", zone)
+    if starts and ends and ends <= starts:
+        fields.error("ends_local", "The end needs to be after the start.")
+    raw_hour = str(data.get("prompt_hour", "9")).strip() or "9"
+    fields.values["prompt_hour"] = raw_hour
+    try:
+        prompt_hour = int(raw_hour)
+        if not 0 <= prompt_hour <= 23:
+            raise ValueError
+    except ValueError:
+        prompt_hour = None
+        fields.error("prompt_hour", "Please choose an hour between 00:00 and 23:00.")
+    if fields.errors:
+        raise ValidationFailed(fields.errors)
+    return {
+        "name": name,
+        "venue": venue,
+        "timezone": tz_name,
+        "starts_at": starts,
+        "ends_at": ends,
+        "prompt_hour": prompt_hour,
+    }
+
+
+def form_values(event: Event) -> dict:
+    """The event as the edit form shows it, in the event's own time zone."""
+    return {
+        "name": event.name,
+        "venue": event.venue,
+        "timezone": event.timezone,
+        "starts_local": event.local(event.starts_at).strftime(LOCAL_FORMAT),
+        "ends_local": event.local(event.ends_at).strftime(LOCAL_FORMAT),
+        "prompt_hour": str(event.prompt_hour),
+    }
+
+
+def create_event(session, organiser: Organiser, data: dict) -> Event:
+    """Create an event owned by `organiser` from form data."""
+    values = _read_event(data)
+    for _ in range(5):
+        event = Event(
+            organiser_id=organiser.id,
+            slug=tokens.random_code(SLUG_LENGTH).lower(),
+            checkin_key=tokens.random_code(KEY_LENGTH).lower(),
+            checkin_mode="auto",
+            created_at=clock.now(),
+            **values,
+        )
+        session.add(event)
+        try:
+            session.commit()
+        except IntegrityError:  # slug collision: astronomically rare, try another
+            session.rollback()
+            continue
+        log.info("event created: organiser=%s event=%s", organiser.id, event.id)
+        return event
+    raise RuntimeError("could not find a free event slug")
+
+
+def update_event(session, event: Event, data: dict) -> Event:
+    values = _read_event(data)
+    for key, value in values.items():
+        setattr(event, key, value)
+    session.commit()
+    log.info("event updated: event=%s", event.id)
+    return event
+
+
+def events_of(session, organiser: Organiser) -> list[Event]:
+    return list(
+        session.scalars(
+            sa.select(Event).where(Event.organiser_id == organiser.id).order_by(Event.starts_at.desc())
+        )
+    )
+
+
+def event_for_organiser(session, organiser: Organiser, event_id: int) -> Event:
+    """The organiser's own event, or NotFound (the same for missing and someone else's)."""
+    event = session.get(Event, event_id)
+    if event is None or event.organiser_id != organiser.id:
+        raise NotFound()
+    return event
+
+
+def rotate_checkin_key(session, event: Event) -> None:
+    """New poster key: every printed poster with the old one stops working."""
+    event.checkin_key = tokens.random_code(KEY_LENGTH).lower()
+    session.commit()
+    log.info("check-in key rotated: event=%s", event.id)
+
+
+def set_checkin_mode(session, event: Event, mode: str) -> None:
+    if mode not in ("auto", "open", "closed"):
+        raise ValidationFailed({"mode": "Unknown check-in setting."})
+    event.checkin_mode = mode
+    session.commit()
+    log.info("check-in mode set: event=%s mode=%s", event.id, mode)
+
+
+def checkin_path(event: Event) -> str:
+    return f"/c/{event.slug}/{event.checkin_key}"
+
+
+def checked_in_count(session, event: Event) -> int:
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Attendee)
+        .where(Attendee.event_id == event.id, Attendee.checked_in_at.isnot(None))
+    )

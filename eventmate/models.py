@@ -1,0 +1,158 @@
+"""SQLAlchemy 2.0 typed models. Invariants live here as database constraints too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+#: How long before the start and after the end the poster lets people in by default.
+CHECKIN_MARGIN = timedelta(hours=2)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware UTC datetimes on both databases (SQLite would otherwise hand back naive ones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Organiser(UserMixin, db.Model):
+    """Someone who runs events. Logs in with email and password."""
+
+    __tablename__ = "organiser"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored casefolded, so "Ana@X.org" and "ana@x.org" are one account.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    events: Mapped[list[Event]] = relationship(back_populates="organiser")
+
+
+class Invitation(db.Model):
+    """A single-use link that lets one more organiser sign up."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the token in the link; the link itself is shown once.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="SET NULL")
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def state(self, now: datetime) -> str:
+        if self.used_at:
+            return "used"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "open"
+
+
+class Event(db.Model):
+    """One networking evening."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint("prompt_hour >= 0 AND prompt_hour <= 23", name="prompt_hour_range"),
+        sa.CheckConstraint("checkin_mode IN ('auto', 'open', 'closed')", name="checkin_mode"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="CASCADE"), index=True
+    )
+    #: Short public handle used in URLs (`/c/<slug>/<key>`, `/e/<slug>`).
+    slug: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    #: Secret part of the poster URL; rotating it voids printed posters.
+    checkin_key: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    venue: Mapped[str] = mapped_column(sa.String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: IANA time zone name; used to show and compute local times only.
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    #: Local hour of the next-morning prompt (0-23).
+    prompt_hour: Mapped[int] = mapped_column(sa.SmallInteger, default=9)
+    #: 'auto' = open from 2 h before the start to 2 h after the end; 'open'/'closed' override.
+    checkin_mode: Mapped[str] = mapped_column(sa.String(8), default="auto")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    organiser: Mapped[Organiser] = relationship(back_populates="events")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+    @property
+    def checkin_opens_at(self) -> datetime:
+        return self.starts_at - CHECKIN_MARGIN
+
+    @property
+    def checkin_closes_at(self) -> datetime:
+        return self.ends_at + CHECKIN_MARGIN
+
+    def is_checkin_open(self, now: datetime) -> bool:
+        if self.checkin_mode == "open":
+            return True
+        if self.checkin_mode == "closed":
+            return False
+        return self.checkin_opens_at <= now < self.checkin_closes_at
+
+
+class Attendee(db.Model):
+    """One person at one event. Exists before check-in only when imported."""
+
+    __tablename__ = "attendee"
+    __table_args__ = (sa.Index("ix_attendee_event_checked_in", "event_id", "checked_in_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    what_i_do: Mapped[str] = mapped_column(sa.String(140))
+    how_i_help: Mapped[str] = mapped_column(sa.String(280))
+    looking_for: Mapped[str] = mapped_column(sa.String(280))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    #: Contact details the attendee chose to share with the people they pick.
+    contact: Mapped[str | None] = mapped_column(sa.String(280))
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: One-time token of the check-in form: a double submit lands on the same row.
+    checkin_token: Mapped[str | None] = mapped_column(sa.String(43), unique=True)
+    #: SHA-256 of the return code; the code itself lives only on the attendee's devices.
+    return_code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: Opaque token behind the personal "pick me" QR; unrelated to the return code.
+    pickme_token: Mapped[str] = mapped_column(sa.String(32), unique=True)
+
+    event: Mapped[Event] = relationship()

@@ -1,0 +1,61 @@
+"""Errors become friendly pages, or `{"error": code, "message": ...}` on JSON routes."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import DomainError
+
+log = logging.getLogger("eventmate")
+
+MESSAGES = {
+    400: ("bad_request", "That request didn't make sense to us."),
+    403: ("forbidden", "You can't do that here."),
+    404: ("not_found", "We couldn't find that page. It may have moved, or the link is incomplete."),
+    405: ("method_not_allowed", "That page doesn't work that way."),
+    413: ("too_large", "That was more than we can take in one go."),
+    429: ("rate_limited", "That's a lot of tries in a short time. Please wait a minute and try again."),
+    500: ("server_error", "Something went wrong on our side. Please try again in a moment."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def error_response(status: int, code: str, message: str):
+    if wants_json():
+        return jsonify(error=code, message=message), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register(app) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        return error_response(
+            400,
+            "csrf_failed",
+            "We couldn't accept that form: your cookies may have been cleared since the page "
+            "opened. Go back and send it again — your text should still be there.",
+        )
+
+    @app.errorhandler(DomainError)
+    def _domain(error):
+        return error_response(error.status, error.code, error.message)
+
+    @app.errorhandler(HTTPException)
+    def _http(error):
+        code, message = MESSAGES.get(error.code, (error.name.lower().replace(" ", "_"), error.description))
+        return error_response(error.code, code, message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        code, message = MESSAGES[500]
+        return error_response(500, code, message)

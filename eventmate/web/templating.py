@@ -1,0 +1,50 @@
+"""What every template can use."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from ipaddress import ip_address
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+
+from .. import clock, tokens
+
+
+def public_url(path: str) -> str:
+    """An absolute URL under EVENTMATE_BASE_URL, or the request's own origin."""
+    base = current_app.config.get("BASE_URL") or request.host_url.rstrip("/")
+    return base + path
+
+
+def base_url_warning(url: str) -> str | None:
+    """Why phones may not be able to use a URL, in an organiser's words; None if fine."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return (
+            f"This code points to {host}, which only this computer can reach — phones can't. "
+            "Set EVENTMATE_BASE_URL to the address phones use (see the README)."
+        )
+    if parts.scheme != "https":
+        return (
+            "This code uses plain http. Check-in works, but installing the app and "
+            "notifications need HTTPS: put EventMate behind a TLS proxy and set EVENTMATE_BASE_URL."
+        )
+    return None
+
+
+def format_local(moment: datetime | None, zone, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(zone).strftime(fmt)
+
+
+def register(app) -> None:
+    app.jinja_env.globals.update(public_url=public_url, now=clock.now)
+    app.jinja_env.filters["local"] = format_local
+    app.jinja_env.filters["grouped"] = tokens.group

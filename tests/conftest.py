@@ -1,0 +1,231 @@
+"""Shared fixtures: the app on a real SQLite file and a real PostgreSQL, clients, factories.
+
+Every test that takes `app` runs twice, once per database. Databases are built by running
+the migrations (never `create_all`), once per session; each test then gets a fresh copy
+(SQLite) or emptied tables (PostgreSQL), with committed data so races and live servers see it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+os.environ.setdefault("EVENTMATE_SECRET_KEY", "test-secret-key-not-for-production")
+
+from eventmate import checkin, clock, create_app, events, organisers  # noqa: E402
+from eventmate.extensions import db  # noqa: E402
+
+REQUIRE_ALL = os.environ.get("EVENTMATE_REQUIRE_ALL") == "1"
+POSTGRES_URL = os.environ.get("EVENTMATE_TEST_POSTGRES_URL")
+PASSWORD = "a good long password"
+#: A fixed evening used by most tests: 18:00–22:00 UTC on 14 May 2026.
+EVENING = datetime(2026, 5, 14, 18, 0, tzinfo=UTC)
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a system part is missing — or fail, when CI requires everything."""
+    if not condition:
+        if REQUIRE_ALL:
+            pytest.fail(f"{reason} (EVENTMATE_REQUIRE_ALL=1)")
+        pytest.skip(reason)
+
+
+def test_config(url: str, **extra) -> dict:
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret", **extra}
+
+
+def migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(test_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("template") / "eventmate.sqlite3"
+    migrate(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def postgres_ready() -> str:
+    need(bool(POSTGRES_URL), "PostgreSQL is not available (run the tests through `make test`)")
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    migrate(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+def _empty_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'"
+        )).scalars().all()
+        if tables:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "eventmate.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_ready")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app(test_config(database_url))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    clock.reset()
+
+
+@pytest.fixture
+def session(app):
+    """An app context and its database session, for service tests."""
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def other_client(app):
+    """A second browser (another phone, another organiser)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def at_the_event():
+    """Freeze the clock in the middle of the standard evening."""
+    clock.set_now(EVENING + timedelta(hours=1))
+    yield clock.now()
+    clock.reset()
+
+
+# --- factories: plain service calls, returning plain values --------------------------------
+
+def event_form(**overrides) -> dict:
+    values = {
+        "name": "Thursday founders evening",
+        "venue": "The Corner Room",
+        "timezone": "UTC",
+        "starts_local": EVENING.strftime("%Y-%m-%dT%H:%M"),
+        "ends_local": (EVENING + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"),
+        "prompt_hour": "9",
+    }
+    values.update(overrides)
+    return values
+
+
+def profile(name: str = "Ana Lima", **overrides) -> dict:
+    values = {
+        "name": name,
+        "what_i_do": "I run a small design studio",
+        "how_i_help": "Feedback on your brand",
+        "looking_for": "A head of marketing at a hotel group",
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.fixture
+def make_organiser(app):
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, password: str = PASSWORD):
+        email = email or f"organiser{next(counter)}@example.org"
+        with app.app_context():
+            organiser = organisers.create_organiser(db.session, {"email": email, "password": password})
+            db.session.commit()
+            return SimpleNamespace(id=organiser.id, email=email, password=password)
+
+    return make
+
+
+@pytest.fixture
+def make_event(app):
+    def make(organiser, **form):
+        with app.app_context():
+            owner = db.session.get(organisers.Organiser, organiser.id)
+            event = events.create_event(db.session, owner, event_form(**form))
+            return SimpleNamespace(id=event.id, slug=event.slug, key=event.checkin_key,
+                                   checkin_path=events.checkin_path(event), name=event.name)
+
+    return make
+
+
+@pytest.fixture
+def make_attendee(app):
+    """Check someone in through the service; returns ids and their return code."""
+    counter = iter(range(1, 10_000))
+
+    def make(event, name: str | None = None, **fields):
+        n = next(counter)
+        with app.app_context():
+            ev = db.session.get(events.Event, event.id)
+            attendee, code = checkin.check_in(
+                db.session, ev, profile(name or f"Guest {n}", **fields),
+                form_token=f"factory-token-{n:04d}-{'x' * 20}", secret=app.config["SECRET_KEY"],
+            )
+            return SimpleNamespace(id=attendee.id, name=attendee.name, code=code,
+                                   pickme=attendee.pickme_token, event_id=ev.id)
+
+    return make
+
+
+# --- talking to the app like a browser ----------------------------------------------------
+
+CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client) -> str:
+    page = client.get("/")
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, "every HTML page carries a CSRF token"
+    return match.group(1)
+
+
+def post(client, url: str, data: dict | None = None, **kwargs):
+    """Submit a form the way a browser does: with the page's CSRF token."""
+    data = dict(data or {})
+    data.setdefault("csrf_token", csrf_token(client))
+    return client.post(url, data=data, **kwargs)
+
+
+def login(client, organiser) -> None:
+    response = post(client, "/organiser/login", {"email": organiser.email, "password": organiser.password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
