@@ -209,7 +209,7 @@ CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 def csrf_token(client) -> str:
-    page = client.get("/")
+    page = client.get("/return")  # a page every visitor can open
     match = CSRF_RE.search(page.get_data(as_text=True))
     assert match, "every HTML page carries a CSRF token"
     return match.group(1)
