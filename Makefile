@@ -27,6 +27,7 @@ run: migrate
 	$(BIN)/flask run --host $(EVENTMATE_HOST) --port $(EVENTMATE_PORT)
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	bash scripts/system-deps.sh
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 

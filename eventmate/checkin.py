@@ -91,6 +91,7 @@ def check_in(session, event: Event, data: dict, form_token: str, secret: str) ->
         pickme_token=tokens.random_code(PICKME_LENGTH).lower(),
         **values,
     )
+    attendee.refresh_search_text()
     session.add(attendee)
     try:
         session.commit()

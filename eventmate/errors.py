@@ -74,3 +74,27 @@ class ReturnCodeInvalid(DomainError):
     code = "return_code_invalid"
     status = 404
     message = "That code doesn't match anyone. Please check it and try again."
+
+
+class PickLimitReached(DomainError):
+    code = "pick_limit"
+    status = 409
+    message = "You've already chosen three people. Swap one out to add someone new."
+
+
+class PickSelf(DomainError):
+    code = "pick_self"
+    status = 400
+    message = "That's you! Choose someone you'd like to get to know."
+
+
+class PickNotHere(DomainError):
+    code = "pick_not_here"
+    status = 409
+    message = "That person isn't checked in at this event right now."
+
+
+class PickOtherEvent(DomainError):
+    code = "pick_other_event"
+    status = 404
+    message = "That person is at a different event."

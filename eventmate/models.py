@@ -135,7 +135,12 @@ class Attendee(db.Model):
     """One person at one event. Exists before check-in only when imported."""
 
     __tablename__ = "attendee"
-    __table_args__ = (sa.Index("ix_attendee_event_checked_in", "event_id", "checked_in_at"),)
+    __table_args__ = (
+        sa.Index("ix_attendee_event_checked_in", "event_id", "checked_in_at"),
+        # Lets picks and notes reference (attendee, event) pairs: "same event" is then a
+        # foreign key, not just a check in Python.
+        sa.UniqueConstraint("id", "event_id", name="uq_attendee_id_event"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
@@ -154,5 +159,90 @@ class Attendee(db.Model):
     return_code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     #: Opaque token behind the personal "pick me" QR; unrelated to the return code.
     pickme_token: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    #: Casefolded name and one-liners, so search folds "É" and "é" alike on both databases.
+    search_text: Mapped[str] = mapped_column(sa.String(800), default="")
 
     event: Mapped[Event] = relationship()
+
+    @property
+    def is_here(self) -> bool:
+        return self.checked_in_at is not None and self.left_at is None
+
+    def refresh_search_text(self) -> None:
+        parts = (self.name, self.what_i_do, self.how_i_help, self.looking_for)
+        self.search_text = " ".join(p for p in parts if p).casefold()
+
+
+class Pick(db.Model):
+    """One of an attendee's (at most) three people."""
+
+    __tablename__ = "pick"
+    __table_args__ = (
+        sa.UniqueConstraint("picker_id", "picked_id", name="uq_pick_picker_picked"),
+        # The limit of three lives here: three slots, each taken at most once.
+        sa.UniqueConstraint("picker_id", "slot", name="uq_pick_picker_slot"),
+        sa.CheckConstraint("slot >= 0 AND slot <= 2", name="slot_range"),
+        sa.CheckConstraint("picker_id <> picked_id", name="not_self"),
+        sa.ForeignKeyConstraint(["picker_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_pick_picker_same_event", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["picked_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_pick_picked_same_event", ondelete="CASCADE"),
+        sa.Index("ix_pick_picked_id", "picked_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    picker_id: Mapped[int] = mapped_column()
+    picked_id: Mapped[int] = mapped_column()
+    slot: Mapped[int] = mapped_column(sa.SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    picked: Mapped[Attendee] = relationship(foreign_keys=[picked_id],
+                                            primaryjoin="Pick.picked_id == Attendee.id")
+
+
+class Note(db.Model):
+    """An attendee's private listening notes about one person. Only the author reads them."""
+
+    __tablename__ = "note"
+    __table_args__ = (
+        sa.UniqueConstraint("author_id", "subject_id", name="uq_note_author_subject"),
+        sa.CheckConstraint("author_id <> subject_id", name="not_self"),
+        sa.ForeignKeyConstraint(["author_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_note_author_same_event", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["subject_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_note_subject_same_event", ondelete="CASCADE"),
+        sa.Index("ix_note_subject_id", "subject_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column()
+    subject_id: Mapped[int] = mapped_column()
+    #: What they are working on.
+    working_on: Mapped[str] = mapped_column(sa.Text, default="")
+    #: What they need.
+    needs: Mapped[str] = mapped_column(sa.Text, default="")
+    #: What I can offer, or promised.
+    offer: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Something personal to remember.
+    personal: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    PROMPTS = ("working_on", "needs", "offer", "personal")
+
+    @property
+    def filled(self) -> int:
+        return sum(1 for name in self.PROMPTS if getattr(self, name))
+
+
+class NoteSave(db.Model):
+    """One saved change to a note, under the id the page made for it: replaying it
+    (a double submit, an offline outbox sent twice) finds it here and changes nothing."""
+
+    __tablename__ = "note_save"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)

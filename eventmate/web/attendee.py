@@ -2,15 +2,53 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+import uuid
 
-from .. import checkin, tokens
-from ..errors import CheckInClosed, CheckInKeyInvalid, ReturnCodeInvalid, ValidationFailed
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from .. import checkin, notes, people, picks, qr, tokens
+from ..errors import (
+    CheckInClosed,
+    CheckInKeyInvalid,
+    DomainError,
+    NotFound,
+    PickLimitReached,
+    ReturnCodeInvalid,
+    ValidationFailed,
+)
 from ..extensions import db, limiter
 from . import device
 from .templating import public_url
 
 bp = Blueprint("attendee", __name__)
+
+
+class NotCheckedInHere(Exception):
+    """This device has no attendee at the event it asked about."""
+
+    def __init__(self, event):
+        self.event = event
+
+
+@bp.errorhandler(NotCheckedInHere)
+def _not_checked_in(error):
+    return render_template("attendee/not_here.html", event=error.event, values={}, errors={}), 403
+
+
+def _me(slug: str):
+    """The event and who this device is there; NotCheckedInHere otherwise."""
+    event = checkin.event_by_slug(db.session, slug)
+    attendee, _code = device.attendee_for(event)
+    if attendee is None:
+        raise NotCheckedInHere(event)
+    return event, attendee
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None
 
 
 def _form_key() -> str:
@@ -65,19 +103,123 @@ def check_in(slug: str, key: str):
 
 @bp.get("/e/<slug>")
 def home(slug: str):
-    """An attendee's page for one event."""
-    event = checkin.event_by_slug(db.session, slug)
-    attendee, code = device.attendee_for(event)
-    if attendee is None:
-        return render_template("attendee/not_here.html", event=event, values={}, errors={}), 403
+    """An attendee's page for one event: my three, who's here, my codes."""
+    event, me = _me(slug)
+    code = device.codes()[str(event.id)]
     return render_template(
         "attendee/home.html",
         event=event,
-        me=attendee,
+        me=me,
+        three=picks.my_three(db.session, me),
+        limit=picks.LIMIT,
         code=code,
         return_link=public_url(url_for("attendee.return_link", code=code)),
         welcome=request.args.get("welcome") == "1",
     )
+
+
+@bp.get("/e/<slug>/people")
+def who(slug: str):
+    """Who's here: everyone checked in, searchable, a page at a time."""
+    event, me = _me(slug)
+    page = people.search(db.session, event.id, request.args.get("q", ""),
+                         page=max(1, request.args.get("page", 1, type=int) or 1), exclude_id=me.id)
+    return render_template("attendee/people.html", event=event, me=me, result=page,
+                           mine=picks.picked_ids(db.session, me), limit=picks.LIMIT)
+
+
+@bp.post("/e/<slug>/picks")
+def add_pick(slug: str):
+    """Add someone to my three."""
+    event, me = _me(slug)
+    person_id = _int(request.form.get("person"))
+    try:
+        chosen = picks.pick(db.session, me, person_id)
+    except PickLimitReached as error:
+        person = picks.by_id_in_event(db.session, me, person_id)
+        return render_template("attendee/swap.html", event=event, me=me, person=person,
+                               three=picks.my_three(db.session, me), message=error.message), 409
+    except DomainError as error:
+        return render_template("attendee/pick_problem.html", event=event, message=error.message), error.status
+    flash(f"{chosen.picked.name} is one of your three.", "success")
+    return redirect(_back(event))
+
+
+@bp.post("/e/<slug>/picks/swap")
+def swap_pick(slug: str):
+    """Swap one of my three for someone new."""
+    event, me = _me(slug)
+    try:
+        chosen = picks.swap(db.session, me, _int(request.form.get("drop")), _int(request.form.get("person")))
+    except DomainError as error:
+        return render_template("attendee/pick_problem.html", event=event, message=error.message), error.status
+    flash(f"Swapped — {chosen.picked.name} is one of your three now.", "success")
+    return redirect(url_for("attendee.home", slug=event.slug))
+
+
+@bp.post("/e/<slug>/picks/<int:person_id>/remove")
+def remove_pick(slug: str, person_id: int):
+    """Drop someone from my three (my notes about them are kept)."""
+    event, me = _me(slug)
+    picks.unpick(db.session, me, person_id)
+    flash("Removed from your three. Your notes are kept in case you change your mind.", "info")
+    return redirect(_back(event))
+
+
+def _back(event) -> str:
+    """Where to go after a pick: back to the list the person came from, else home."""
+    target = request.form.get("next", "")
+    if target.startswith(f"/e/{event.slug}") and "//" not in target:
+        return target
+    return url_for("attendee.home", slug=event.slug)
+
+
+@bp.route("/e/<slug>/notes/<int:person_id>", methods=["GET", "POST"])
+def person_notes(slug: str, person_id: int):
+    """My private listening notes about one of my three."""
+    event, me = _me(slug)
+    if not picks.is_picked(db.session, me, person_id):
+        raise NotFound()
+    person = notes.subject_for(db.session, me, person_id)
+    if request.method == "GET":
+        note = notes.note_about(db.session, me, person.id)
+        values = {name: getattr(note, name) for name, _ in notes.PROMPTS} if note else {}
+        return render_template("attendee/notes.html", event=event, person=person, values=values,
+                               errors={}, client_id=str(uuid.uuid4()), prompts=notes.PROMPTS,
+                               note=note, max_len=notes.MAX_LEN)
+    client_id = request.form.get("client_id", "")
+    try:
+        notes.save(db.session, me, person.id, request.form, client_id)
+    except ValidationFailed as error:
+        return render_template("attendee/notes.html", event=event, person=person, values=request.form,
+                               errors=error.errors, client_id=client_id, prompts=notes.PROMPTS,
+                               note=None, max_len=notes.MAX_LEN), 422
+    flash(f"Notes about {person.name} saved. Only you can see them.", "success")
+    return redirect(url_for("attendee.home", slug=event.slug))
+
+
+@bp.get("/e/<slug>/qr")
+def my_qr(slug: str):
+    """My personal "pick me" code, big enough to scan across a table."""
+    event, me = _me(slug)
+    url = public_url(url_for("attendee.pick_me", token=me.pickme_token))
+    return render_template("attendee/qr.html", event=event, me=me, url=url,
+                           qr_svg=qr.inline_svg(url, title=f"Pick-me code for {me.name}"))
+
+
+@bp.get("/p/<token>")
+def pick_me(token: str):
+    """Someone scanned a personal code: offer to add that person to the scanner's three."""
+    person = picks.by_pickme_token(db.session, token)
+    me, _code = device.attendee_for(person.event)
+    if me is None:
+        return render_template("attendee/pickme_elsewhere.html", person=person,
+                               checked_in_elsewhere=bool(device.codes())), 403
+    if me.id == person.id:
+        return render_template("attendee/pick_problem.html", event=person.event,
+                               message="That's your own code — show it to someone else so they can pick you.")
+    return render_template("attendee/pickme.html", event=person.event, person=person, me=me,
+                           already=picks.is_picked(db.session, me, person.id))
 
 
 @bp.get("/r/<code>")
