@@ -1,0 +1,182 @@
+"""The evening through the test client: who's here, picking, swapping, notes, pick-me codes,
+and an access matrix that plants unique note text and checks only its author ever sees it."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from conftest import login, post, text
+
+NOTE = "planted-note-9c41e7"
+
+
+@pytest.fixture
+def evening(app, make_organiser, make_event, make_attendee, at_the_event):
+    organiser = make_organiser()
+    event = make_event(organiser)
+    other_event = make_event(organiser, name="Next door")
+    people = {name: make_attendee(event, name, contact=f"{name.lower()}@example.org")
+              for name in ("Ana", "Bea", "Chen", "Dara", "Émilie")}
+    people["Stranger"] = make_attendee(other_event, "Stranger")
+    return {"organiser": organiser, "event": event, "other_event": other_event, **people}
+
+
+def phone(app, person):
+    """A phone that is `person` (signed in with their return code)."""
+    client = app.test_client()
+    assert post(client, "/return", {"code": person.code}).status_code == 302
+    return client
+
+
+def choose(client, event, person):
+    return post(client, f"/e/{event.slug}/picks", {"person": person.id})
+
+
+def write_note(client, event, person, **fields):
+    return post(client, f"/e/{event.slug}/notes/{person.id}", {"client_id": str(uuid.uuid4()), **fields})
+
+
+def test_whos_here_lists_and_searches(app, evening):
+    ana = phone(app, evening["Ana"])
+    page = text(ana.get(f"/e/{evening['event'].slug}/people"))
+    for name in ("Bea", "Chen", "Dara", "Émilie"):
+        assert f'data-person="{name}"' in page
+    assert 'data-person="Ana"' not in page and "Stranger" not in page
+    found = text(ana.get(f"/e/{evening['event'].slug}/people?q=émi"))
+    assert 'data-person="Émilie"' in found and 'data-person="Bea"' not in found
+    none = text(ana.get(f"/e/{evening['event'].slug}/people?q=<zzz>"))
+    assert "0 matches for “&lt;zzz&gt;”" in none
+
+
+def test_pick_three_fourth_offers_a_swap(app, evening):
+    ev = evening["event"]
+    ana = phone(app, evening["Ana"])
+    for name in ("Bea", "Chen", "Dara"):
+        assert choose(ana, ev, evening[name]).status_code == 302
+    fourth = choose(ana, ev, evening["Émilie"])
+    assert fourth.status_code == 409
+    body = text(fourth)
+    assert "already chosen three" in body and "Swap Chen for Émilie" in body
+    swapped = post(ana, f"/e/{ev.slug}/picks/swap", {"drop": evening["Chen"].id, "person": evening["Émilie"].id})
+    assert swapped.status_code == 302
+    home = text(ana.get(f"/e/{ev.slug}"))
+    assert re.findall(r'data-chosen="([^"]+)"', home) == ["Bea", "Émilie", "Dara"]
+
+
+@pytest.mark.parametrize(("target", "status", "message"), [
+    ("Ana", 400, "That&#39;s you!"),
+    ("Stranger", 404, "different event"),
+])
+def test_pick_refusals_are_explained(app, evening, target, status, message):
+    ana = phone(app, evening["Ana"])
+    response = choose(ana, evening["event"], evening[target])
+    assert response.status_code == status and message in text(response)
+
+
+def test_mutual_is_shown_to_both_with_contact(app, evening):
+    ev = evening["event"]
+    ana, bea = phone(app, evening["Ana"]), phone(app, evening["Bea"])
+    choose(ana, ev, evening["Bea"])
+    home = text(ana.get(f"/e/{ev.slug}"))
+    assert "data-mutual" not in home and "bea@example.org" not in home
+    choose(bea, ev, evening["Ana"])
+    for client, contact in ((ana, "bea@example.org"), (bea, "ana@example.org")):
+        home = text(client.get(f"/e/{ev.slug}"))
+        assert "data-mutual" in home and contact in home
+    chen_home = text(phone(app, evening["Chen"]).get(f"/e/{ev.slug}"))
+    assert "data-mutual" not in chen_home
+
+
+def test_notes_round_trip_and_survive_unpick(app, evening):
+    ev = evening["event"]
+    ana = phone(app, evening["Ana"])
+    choose(ana, ev, evening["Bea"])
+    saved = write_note(ana, ev, evening["Bea"], working_on="A café chain ☕", personal=NOTE)
+    assert saved.status_code == 302
+    assert "Notes (2 of 4)" in text(ana.get(f"/e/{ev.slug}"))
+    post(ana, f"/e/{ev.slug}/picks/{evening['Bea'].id}/remove")
+    assert ana.get(f"/e/{ev.slug}/notes/{evening['Bea'].id}").status_code == 404
+    choose(ana, ev, evening["Bea"])
+    page = text(ana.get(f"/e/{ev.slug}/notes/{evening['Bea'].id}"))
+    assert NOTE in page and "A café chain ☕" in page
+
+
+def test_note_too_long_keeps_the_text(app, evening):
+    ev = evening["event"]
+    ana = phone(app, evening["Ana"])
+    choose(ana, ev, evening["Bea"])
+    response = write_note(ana, ev, evening["Bea"], needs="ü" * 2001, offer="Intro to Sam")
+    assert response.status_code == 422
+    assert "under 2000 characters" in text(response) and "Intro to Sam" in text(response)
+
+
+def test_pick_me_code(app, evening):
+    ev = evening["event"]
+    bea = phone(app, evening["Bea"])
+    qr_page = text(bea.get(f"/e/{ev.slug}/qr"))
+    assert "<svg" in qr_page and evening["Bea"].code not in qr_page
+    ana = phone(app, evening["Ana"])
+    landing = ana.get(f"/p/{evening['Bea'].pickme}")
+    assert "Add Bea to my three" in text(landing)
+    choose(ana, ev, evening["Bea"])
+    assert "Already one of your three" in text(ana.get(f"/p/{evening['Bea'].pickme}"))
+    assert "your own code" in text(bea.get(f"/p/{evening['Bea'].pickme}"))
+    stranger = phone(app, evening["Stranger"])
+    elsewhere = stranger.get(f"/p/{evening['Bea'].pickme}")
+    assert elsewhere.status_code == 403 and "from another event" in text(elsewhere)
+    fresh = app.test_client().get(f"/p/{evening['Bea'].pickme}")
+    assert fresh.status_code == 403 and "Check in first" in text(fresh)
+    assert app.test_client().get("/p/nosuchcode").status_code == 404
+
+
+# --- the access matrix ----------------------------------------------------------------------
+
+def routes(ev, subject_id):
+    return [
+        ("GET", f"/e/{ev.slug}", None),
+        ("GET", f"/e/{ev.slug}/people", None),
+        ("GET", f"/e/{ev.slug}/notes/{subject_id}", None),
+        ("POST", f"/e/{ev.slug}/notes/{subject_id}", {"client_id": str(uuid.uuid4()), "needs": "overwrite"}),
+        ("POST", f"/e/{ev.slug}/picks", {"person": subject_id}),
+        ("POST", f"/e/{ev.slug}/picks/{subject_id}/remove", {}),
+        ("POST", f"/e/{ev.slug}/picks/swap", {"drop": subject_id, "person": subject_id}),
+    ]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "bea", "stranger", "organiser"])
+def test_only_the_author_ever_sees_their_notes(app, evening, who):
+    ev = evening["event"]
+    ana = phone(app, evening["Ana"])
+    choose(ana, ev, evening["Chen"])
+    write_note(ana, ev, evening["Chen"], personal=NOTE)
+    visitor = {
+        "anonymous": lambda: app.test_client(),
+        "bea": lambda: phone(app, evening["Bea"]),
+        "stranger": lambda: phone(app, evening["Stranger"]),
+        "organiser": lambda: _organiser(app, evening["organiser"]),
+    }[who]()
+    for method, url, data in routes(ev, evening["Chen"].id):
+        response = visitor.get(url) if method == "GET" else post(visitor, url, data)
+        assert NOTE not in text(response), (who, url)
+        assert response.status_code < 500, (who, url)
+    for url in ("/organiser/", f"/organiser/events/{ev.id}"):
+        assert NOTE not in text(visitor.get(url))
+    # Ana's note and pick are untouched by everyone else's attempts.
+    page = text(ana.get(f"/e/{ev.slug}/notes/{evening['Chen'].id}"))
+    assert NOTE in page and "overwrite" not in page
+
+
+def _organiser(app, organiser):
+    client = app.test_client()
+    login(client, organiser)
+    return client
+
+
+def test_notes_page_of_someone_i_did_not_pick_is_not_found(app, evening):
+    ev = evening["event"]
+    bea = phone(app, evening["Bea"])
+    assert bea.get(f"/e/{ev.slug}/notes/{evening['Chen'].id}").status_code == 404
+    assert bea.get(f"/e/{ev.slug}/notes/{evening['Stranger'].id}").status_code == 404
+    assert bea.get(f"/e/{ev.slug}/notes/999999").status_code == 404
