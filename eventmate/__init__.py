@@ -61,7 +61,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _configure_logging(app: Flask) -> None:
     actions = logging.getLogger("eventmate.actions")
-    if not actions.handlers:
+    # Domain actions go to stderr, unless the host (gunicorn, pytest) already set up logging.
+    if not actions.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
         actions.addHandler(handler)

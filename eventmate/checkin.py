@@ -37,6 +37,14 @@ def event_by_slug(session, slug: str) -> Event:
     return event
 
 
+def events_by_ids(session, ids) -> list[Event]:
+    """Events by id, newest first (ids that are not numbers are ignored)."""
+    numbers = [int(i) for i in ids if str(i).isdigit()]
+    if not numbers:
+        return []
+    return list(session.scalars(sa.select(Event).where(Event.id.in_(numbers)).order_by(Event.starts_at.desc())))
+
+
 def open_checkin(session, slug: str, key: str) -> Event:
     """The event behind a poster URL, if its key is current and check-in is open."""
     event = session.scalar(sa.select(Event).where(Event.slug == (slug or "").lower()))

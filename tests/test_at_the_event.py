@@ -58,7 +58,7 @@ def test_pick_three_fourth_offers_a_swap(app, evening):
     fourth = choose(ana, ev, evening["Émilie"])
     assert fourth.status_code == 409
     body = text(fourth)
-    assert "already chosen three" in body and "Swap Chen for Émilie" in body
+    assert "already chosen three" in body and 'aria-label="Swap Chen for Émilie"' in body
     swapped = post(ana, f"/e/{ev.slug}/picks/swap", {"drop": evening["Chen"].id, "person": evening["Émilie"].id})
     assert swapped.status_code == 302
     home = text(ana.get(f"/e/{ev.slug}"))
@@ -180,3 +180,10 @@ def test_notes_page_of_someone_i_did_not_pick_is_not_found(app, evening):
     assert bea.get(f"/e/{ev.slug}/notes/{evening['Chen'].id}").status_code == 404
     assert bea.get(f"/e/{ev.slug}/notes/{evening['Stranger'].id}").status_code == 404
     assert bea.get(f"/e/{ev.slug}/notes/999999").status_code == 404
+
+
+def test_front_page_leads_back_to_my_events(app, evening):
+    ana = phone(app, evening["Ana"])
+    page = text(ana.get("/"))
+    assert f'href="/e/{evening["event"].slug}"' in page and "Your events" in page
+    assert "Your events" not in text(app.test_client().get("/"))

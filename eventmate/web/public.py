@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
-from .. import organisers
+from .. import checkin, organisers
 from ..database import ping
 from ..extensions import db
+from . import device
 
 bp = Blueprint("public", __name__)
 
@@ -18,7 +19,9 @@ def index():
     if current_user.is_authenticated:
         return redirect(url_for("organiser.events_page"))
     return render_template(
-        "public/index.html", first_run=not organisers.has_organisers(db.session)
+        "public/index.html",
+        first_run=not organisers.has_organisers(db.session),
+        my_events=checkin.events_by_ids(db.session, device.codes().keys()),
     )
 
 
