@@ -42,7 +42,8 @@ def events_by_ids(session, ids) -> list[Event]:
     numbers = [int(i) for i in ids if str(i).isdigit()]
     if not numbers:
         return []
-    return list(session.scalars(sa.select(Event).where(Event.id.in_(numbers)).order_by(Event.starts_at.desc())))
+    query = sa.select(Event).where(Event.id.in_(numbers)).order_by(Event.starts_at.desc())
+    return list(session.scalars(query))
 
 
 def open_checkin(session, slug: str, key: str) -> Event:

@@ -187,3 +187,17 @@ def test_front_page_leads_back_to_my_events(app, evening):
     page = text(ana.get("/"))
     assert f'href="/e/{evening["event"].slug}"' in page and "Your events" in page
     assert "Your events" not in text(app.test_client().get("/"))
+
+
+def test_autosave_answers_json(app, evening):
+    ev = evening["event"]
+    ana = phone(app, evening["Ana"])
+    choose(ana, ev, evening["Bea"])
+    from conftest import csrf_token
+    headers = {"Accept": "application/json", "X-CSRFToken": csrf_token(ana)}
+    url = f"/e/{ev.slug}/notes/{evening['Bea'].id}"
+    ok = ana.post(url, data={"client_id": str(uuid.uuid4()), "needs": "Intro to a hotelier"}, headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["saved"] is True
+    bad = ana.post(url, data={"client_id": str(uuid.uuid4()), "needs": "x" * 2001}, headers=headers)
+    assert bad.status_code == 422 and bad.get_json()["error"] == "invalid"
+    assert "Intro to a hotelier" in text(ana.get(url))

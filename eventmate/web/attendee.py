@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from .. import checkin, notes, people, picks, qr, tokens
 from ..errors import (
@@ -18,7 +18,8 @@ from ..errors import (
 )
 from ..extensions import db, limiter
 from . import device
-from .templating import public_url
+from .errors import wants_json
+from .templating import format_local, public_url
 
 bp = Blueprint("attendee", __name__)
 
@@ -189,11 +190,16 @@ def person_notes(slug: str, person_id: int):
                                note=note, max_len=notes.MAX_LEN)
     client_id = request.form.get("client_id", "")
     try:
-        notes.save(db.session, me, person.id, request.form, client_id)
+        note = notes.save(db.session, me, person.id, request.form, client_id)
     except ValidationFailed as error:
+        if wants_json():
+            return jsonify(error=error.code, message=" ".join(error.errors.values()),
+                           fields=error.errors), 422
         return render_template("attendee/notes.html", event=event, person=person, values=request.form,
                                errors=error.errors, client_id=client_id, prompts=notes.PROMPTS,
                                note=None, max_len=notes.MAX_LEN), 422
+    if wants_json():  # the page's autosave
+        return jsonify(saved=True, saved_at=format_local(note.updated_at, event.zone, "%H:%M"))
     flash(f"Notes about {person.name} saved. Only you can see them.", "success")
     return redirect(url_for("attendee.home", slug=event.slug))
 
