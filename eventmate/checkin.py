@@ -135,3 +135,18 @@ def new_return_code(session, attendee: Attendee) -> str:
     session.commit()
     log.info("return code renewed: attendee=%s", attendee.id)
     return code
+
+
+def leave(session, attendee: Attendee) -> None:
+    """Leave the event: gone from who's here; my three and my notes stay mine."""
+    if attendee.left_at is None:
+        attendee.left_at = clock.now()
+        session.commit()
+        log.info("left: event=%s attendee=%s", attendee.event_id, attendee.id)
+
+
+def rejoin(session, attendee: Attendee) -> None:
+    if attendee.left_at is not None:
+        attendee.left_at = None
+        session.commit()
+        log.info("rejoined: event=%s attendee=%s", attendee.event_id, attendee.id)

@@ -201,3 +201,17 @@ def test_autosave_answers_json(app, evening):
     bad = ana.post(url, data={"client_id": str(uuid.uuid4()), "needs": "x" * 2001}, headers=headers)
     assert bad.status_code == 422 and bad.get_json()["error"] == "invalid"
     assert "Intro to a hotelier" in text(ana.get(url))
+
+
+def test_leaving_hides_me_and_keeps_my_three(app, evening):
+    ev = evening["event"]
+    bea, ana = phone(app, evening["Bea"]), phone(app, evening["Ana"])
+    choose(bea, ev, evening["Chen"])
+    assert post(bea, f"/e/{ev.slug}/leave").status_code == 302
+    assert 'data-person="Bea"' not in text(ana.get(f"/e/{ev.slug}/people"))
+    refused = choose(ana, ev, evening["Bea"])
+    assert refused.status_code == 409 and "isn&#39;t checked in" in text(refused)
+    home = text(bea.get(f"/e/{ev.slug}"))
+    assert "You've left this event" in home and 'data-chosen="Chen"' in home
+    post(bea, f"/e/{ev.slug}/rejoin")
+    assert 'data-person="Bea"' in text(ana.get(f"/e/{ev.slug}/people"))

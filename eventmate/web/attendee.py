@@ -119,6 +119,24 @@ def home(slug: str):
     )
 
 
+@bp.post("/e/<slug>/leave")
+def leave(slug: str):
+    """Leave the event: others no longer see me in who's here."""
+    event, me = _me(slug)
+    checkin.leave(db.session, me)
+    flash("You've left: people no longer see you in who's here. Your three and notes stay.", "info")
+    return redirect(url_for("attendee.home", slug=event.slug))
+
+
+@bp.post("/e/<slug>/rejoin")
+def rejoin(slug: str):
+    """Come back after leaving."""
+    event, me = _me(slug)
+    checkin.rejoin(db.session, me)
+    flash("Welcome back — you're in who's here again.", "success")
+    return redirect(url_for("attendee.home", slug=event.slug))
+
+
 @bp.get("/e/<slug>/people")
 def who(slug: str):
     """Who's here: everyone checked in, searchable, a page at a time."""
