@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
 import logging
 import re
+import secrets
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +20,7 @@ log = logging.getLogger("eventmate.actions")
 
 RETURN_CODE_LENGTH = 16  # 80 bits, shown as XXXX-XXXX-XXXX-XXXX
 PICKME_LENGTH = 16
-FORM_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,43}$")
+FORM_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}[A-Za-z0-9_-]{21}$")
 
 #: The check-in form: (field, label for messages, max length, required)
 PROFILE_FIELDS = (
@@ -74,6 +76,24 @@ def read_profile(data: dict) -> dict:
     return values
 
 
+def _form_signature(secret: str, nonce: str) -> str:
+    digest = hmac.new(secret.encode(), f"checkin-form:{nonce}".encode(), "sha256").digest()
+    return base64.urlsafe_b64encode(digest).decode()[:21]
+
+
+def new_form_token(secret: str) -> str:
+    """A one-time token for a check-in form: a random nonce and our signature of it, so a
+    client cannot make up its own (the per-form rate limit is keyed on it)."""
+    nonce = secrets.token_urlsafe(16)[:22]
+    return nonce + _form_signature(secret, nonce)
+
+
+def form_token_is_valid(secret: str, token: str) -> bool:
+    if not FORM_TOKEN_RE.match(token or ""):
+        return False
+    return hmac.compare_digest(token[22:], _form_signature(secret, token[:22]))
+
+
 def return_code_for(secret: str, form_token: str) -> str:
     """The return code a check-in form yields: derived, so a double submit gets the same one."""
     return tokens.derived_code(secret, f"return-code:{form_token}", RETURN_CODE_LENGTH)
@@ -86,7 +106,7 @@ def check_in(session, event: Event, data: dict, form_token: str, secret: str) ->
     tap, a retry on bad wifi, two requests racing) lands on the same attendee: the token is
     unique in the database and the return code is derived from it.
     """
-    if not FORM_TOKEN_RE.match(form_token or ""):
+    if not form_token_is_valid(secret, form_token):
         raise ValidationFailed({"form": "This form has expired. Please scan the poster again."})
     if not event.is_checkin_open(clock.now()):
         raise CheckInClosed()

@@ -76,7 +76,7 @@ def register(app) -> None:
             )
             session.add(event)
             session.commit()
-        for index, (name, what, helps, looking) in enumerate(DEMO_PEOPLE):
+        for name, what, helps, looking in DEMO_PEOPLE:
             exists = session.scalar(
                 sa.select(Attendee.id).where(Attendee.event_id == event.id, Attendee.name == name)
             )
@@ -84,7 +84,7 @@ def register(app) -> None:
                 checkin.check_in(
                     session, event,
                     {"name": name, "what_i_do": what, "how_i_help": helps, "looking_for": looking},
-                    form_token=f"demo-attendee-{index:02d}-{'x' * 24}",
+                    form_token=checkin.new_form_token(current_app.config["SECRET_KEY"]),
                     secret=current_app.config["SECRET_KEY"],
                 )
         base = _base_url()

@@ -55,7 +55,8 @@ def load(instance_path: str) -> dict:
     return {
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pre-ping guards against dropped server connections; a SQLite file has none.
+        "SQLALCHEMY_ENGINE_OPTIONS": {} if database_url.startswith("sqlite") else {"pool_pre_ping": True},
         # Public origin for QR codes and links; None means "the request's origin".
         "BASE_URL": (_env("BASE_URL") or "").rstrip("/") or None,
         "PROXY_HOPS": int(_env("PROXY_HOPS", "0")),

@@ -24,7 +24,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their loaded values after commit: views read ids and slugs right after a
+# service commits, and re-reading them would cost a new transaction (on SQLite, a second
+# write lock) for nothing.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 def _render_item(type_, obj, autogen_context):

@@ -195,7 +195,7 @@ def make_attendee(app):
             ev = db.session.get(events.Event, event.id)
             attendee, code = checkin.check_in(
                 db.session, ev, profile(name or f"Guest {n}", **fields),
-                form_token=f"factory-token-{n:04d}-{'x' * 20}", secret=app.config["SECRET_KEY"],
+                form_token=checkin.new_form_token(app.config["SECRET_KEY"]), secret=app.config["SECRET_KEY"],
             )
             return SimpleNamespace(id=attendee.id, name=attendee.name, code=code,
                                    pickme=attendee.pickme_token, event_id=ev.id)

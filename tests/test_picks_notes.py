@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from conftest import event_form, profile
 from test_services import SECRET, code_of, new_organiser
 
-from eventmate import checkin, clock, events, notes, people, picks, tokens
+from eventmate import checkin, clock, events, notes, people, picks
 from eventmate.models import Attendee, Note, NoteSave, Pick
 
 
@@ -21,9 +21,9 @@ def room(session, at_the_event):
     names = ["Ana", "Bea", "Chen", "Dara", "Émilie", "Femi"]
     them = {}
     for name in names:
-        them[name], _ = checkin.check_in(session, event, profile(name), tokens.url_token(), SECRET)
+        them[name], _ = checkin.check_in(session, event, profile(name), checkin.new_form_token(SECRET), SECRET)
     other = events.create_event(session, owner, event_form(name="Next door"))
-    them["Stranger"], _ = checkin.check_in(session, other, profile("Stranger"), tokens.url_token(), SECRET)
+    them["Stranger"], _ = checkin.check_in(session, other, profile("Stranger"), checkin.new_form_token(SECRET), SECRET)
     return event, them
 
 
@@ -161,7 +161,7 @@ def test_whos_here_search_folds_case_and_accents_alike(session, room):
 def test_whos_here_pages_and_hides_people_who_left(session, room):
     event, p = room
     for n in range(30):
-        checkin.check_in(session, event, profile(f"Zed {n:02d}"), tokens.url_token(), SECRET)
+        checkin.check_in(session, event, profile(f"Zed {n:02d}"), checkin.new_form_token(SECRET), SECRET)
     first = people.search(session, event.id, "", page=1)
     second = people.search(session, event.id, "", page=2)
     assert len(first.people) == people.PAGE_SIZE and first.has_more

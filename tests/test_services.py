@@ -155,7 +155,7 @@ def open_event(session, at_the_event):
 
 
 def test_check_in_creates_an_attendee_with_a_working_return_code(session, open_event):
-    token = tokens.url_token()
+    token = checkin.new_form_token(SECRET)
     attendee, code = checkin.check_in(session, open_event, profile(email="Ana@Example.ORG"), token, SECRET)
     assert attendee.checked_in_at == clock.now()
     assert attendee.email == "ana@example.org"
@@ -165,7 +165,7 @@ def test_check_in_creates_an_attendee_with_a_working_return_code(session, open_e
 
 
 def test_double_submit_lands_on_the_same_attendee(session, open_event):
-    token = tokens.url_token()
+    token = checkin.new_form_token(SECRET)
     first, code1 = checkin.check_in(session, open_event, profile(), token, SECRET)
     second, code2 = checkin.check_in(session, open_event, profile(), token, SECRET)
     assert first.id == second.id and code1 == code2
@@ -174,7 +174,7 @@ def test_double_submit_lands_on_the_same_attendee(session, open_event):
 
 def test_check_in_keeps_any_unicode(session, open_event):
     name = "Zoë Ōkubo-Ñúñez 🌱 <b>"
-    attendee, _ = checkin.check_in(session, open_event, profile(name), tokens.url_token(), SECRET)
+    attendee, _ = checkin.check_in(session, open_event, profile(name), checkin.new_form_token(SECRET), SECRET)
     session.expire_all()
     assert session.get(Attendee, attendee.id).name == name
 
@@ -189,7 +189,7 @@ def test_check_in_keeps_any_unicode(session, open_event):
 ])
 def test_check_in_mistakes_are_named_per_field(session, open_event, override, field):
     with pytest.raises(ValidationFailed) as caught:
-        checkin.check_in(session, open_event, profile(**override), tokens.url_token(), SECRET)
+        checkin.check_in(session, open_event, profile(**override), checkin.new_form_token(SECRET), SECRET)
     assert field in caught.value.errors
     assert session.scalar(sa.select(sa.func.count()).select_from(Attendee)) == 0
 
@@ -202,21 +202,25 @@ def test_check_in_refused_when_closed_or_key_rotated(session, open_event):
     assert code_of(lambda: checkin.open_checkin(session, "nope00", old_key)) == "checkin_key_invalid"
     events.set_checkin_mode(session, open_event, "closed")
     assert code_of(lambda: checkin.open_checkin(session, open_event.slug, open_event.checkin_key)) == "checkin_closed"
-    assert code_of(lambda: checkin.check_in(session, open_event, profile(), tokens.url_token(), SECRET)) == "checkin_closed"
+    assert code_of(lambda: checkin.check_in(session, open_event, profile(), checkin.new_form_token(SECRET), SECRET)) == "checkin_closed"
 
 
 def test_a_made_up_form_token_is_refused(session, open_event):
     assert code_of(lambda: checkin.check_in(session, open_event, profile(), "short", SECRET)) == "invalid"
+    forged = "A" * 43  # the right shape, not our signature
+    assert code_of(lambda: checkin.check_in(session, open_event, profile(), forged, SECRET)) == "invalid"
+    other_secret = checkin.new_form_token("another-secret")
+    assert code_of(lambda: checkin.check_in(session, open_event, profile(), other_secret, SECRET)) == "invalid"
 
 
 def test_new_return_code_voids_the_old_one(session, open_event):
-    attendee, old = checkin.check_in(session, open_event, profile(), tokens.url_token(), SECRET)
+    attendee, old = checkin.check_in(session, open_event, profile(), checkin.new_form_token(SECRET), SECRET)
     new = checkin.new_return_code(session, attendee)
     assert checkin.attendee_by_code(session, new).id == attendee.id
     assert code_of(lambda: checkin.attendee_by_code(session, old)) == "return_code_invalid"
 
 
 def test_return_code_is_scoped_to_its_event(session, open_event):
-    attendee, code = checkin.check_in(session, open_event, profile(), tokens.url_token(), SECRET)
+    attendee, code = checkin.check_in(session, open_event, profile(), checkin.new_form_token(SECRET), SECRET)
     other = events.create_event(session, open_event.organiser, event_form(name="Another night"))
     assert code_of(lambda: checkin.attendee_by_code(session, code, event_id=other.id)) == "return_code_invalid"

@@ -89,7 +89,7 @@ def check_in(slug: str, key: str):
         return render_template("attendee/already.html", event=event)
     if request.method == "GET":
         return render_template("attendee/checkin.html", event=event, values={}, errors={},
-                               form_token=tokens.url_token())
+                               form_token=checkin.new_form_token(current_app.config["SECRET_KEY"]))
     form_token = request.form.get("form_token", "")
     try:
         attendee, code = checkin.check_in(
