@@ -34,6 +34,8 @@ def test_healthz_reports_database(client):
 def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/x.db"})
     response = app.test_client().get("/healthz")
+    with app.app_context():
+        db.engine.dispose()
     assert response.status_code == 503
     assert response.get_json()["status"] == "error"
 
@@ -63,6 +65,9 @@ def test_post_without_csrf_token_is_refused_kindly(client):
 
 
 def test_compressed_when_the_browser_asks(client):
+    css = client.get("/static/css/app.css", headers={"Accept-Encoding": "gzip"})
+    assert css.headers.get("Content-Encoding") == "gzip"
+    css.close()
     response = client.get("/", headers={"Accept-Encoding": "gzip"})
     assert response.headers.get("Content-Encoding") == "gzip"
     assert len(response.get_data()) < len(text(client.get("/")))
@@ -184,10 +189,8 @@ def test_poster_and_svg_carry_the_checkin_url(client, make_organiser, make_event
     assert "attachment" in svg.headers["Content-Disposition"]
 
 
-def test_poster_uses_the_configured_base_url(database_url, make_organiser, make_event):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-                      "BASE_URL": "https://meet.example.org"})
-    client = app.test_client()
+def test_poster_uses_the_configured_base_url(make_app, make_organiser, make_event):
+    client = make_app(BASE_URL="https://meet.example.org").test_client()
     organiser = make_organiser()
     event = make_event(organiser)
     login(client, organiser)

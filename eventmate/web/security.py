@@ -36,6 +36,17 @@ class SessionInterface(SecureCookieSessionInterface):
         return request.is_secure or super().get_cookie_secure(app)
 
 
+def _buffer_static(response):
+    """Static files are small: read them into memory so compression can't leave the
+    file handle open (Flask-Compress swaps a streamed body for a generator)."""
+    if request.endpoint == "static" and response.direct_passthrough:
+        response.direct_passthrough = False
+        response.make_sequence()
+    return response
+
+
 def register(app) -> None:
     app.session_interface = SessionInterface()
     app.after_request(_headers)
+    # Registered after Flask-Compress, so it runs before it (after_request runs in reverse).
+    app.after_request(_buffer_static)
