@@ -101,6 +101,22 @@ def app(database_url):
 
 
 @pytest.fixture
+def make_app(database_url):
+    """Another app on the same database with extra settings; its connections are closed after."""
+    made = []
+
+    def make(**overrides):
+        extra = create_app(test_config(database_url, **overrides))
+        made.append(extra)
+        return extra
+
+    yield make
+    for extra in made:
+        with extra.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def session(app):
     """An app context and its database session, for service tests."""
     with app.app_context():
