@@ -45,7 +45,7 @@ def test_pages_carry_csrf_meta_and_strict_headers(client):
     assert '<meta name="csrf-token" content="' in text(response)
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -327,3 +327,31 @@ def test_checkin_opens_two_hours_before_the_start(client, make_organiser, make_e
     assert page.status_code == 403 and "hasn't opened yet" in text(page)
     clock.set_now(EVENING - timedelta(hours=2))
     assert client.get(event.checkin_path).status_code == 200
+
+
+def test_an_unexpected_error_is_a_friendly_page(make_app):
+    broken = make_app()
+
+    @broken.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = broken.test_client().get("/boom")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in text(response)
+    assert "secret internals" not in text(response) and "Traceback" not in text(response)
+
+
+def test_cookies_are_secure_over_https(app, event):
+    phone = app.test_client()
+    page = phone.get(event.checkin_path, base_url="https://localhost")
+    assert "Secure" in page.headers["Set-Cookie"]  # the session cookie with the CSRF token
+    token = FORM_TOKEN_RE.search(text(page)).group(1)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', text(page)).group(1)
+    response = phone.post(event.checkin_path, base_url="https://localhost",
+                          data={**profile(), "form_token": token, "csrf_token": csrf},
+                          # what a browser sends under our Referrer-Policy: same-origin
+                          headers={"Referer": f"https://localhost{event.checkin_path}"})
+    device_cookie = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("em_device=")][0]
+    assert "Secure" in device_cookie and "HttpOnly" in device_cookie
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")

@@ -17,8 +17,9 @@ def _headers(response):
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    # Return-code links carry a secret in the path: never send it elsewhere.
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # Return-code links carry a secret in the path: never send it to another site. Same-origin
+    # requests keep their Referer, which CSRF protection checks on HTTPS form posts.
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
