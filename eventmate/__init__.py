@@ -41,17 +41,14 @@ def create_app(overrides: dict | None = None) -> Flask:
 
         tune_engine(db.engine)
 
-    from .web import attendee, organiser, public
+    from .web import attendee, errors, organiser, public, security, templating
 
+    templating.register(app)  # first: it adds the URL converter the blueprints use
     app.register_blueprint(public.bp)
     app.register_blueprint(organiser.bp)
     app.register_blueprint(attendee.bp)
-
-    from .web import errors, security, templating
-
     errors.register(app)
     security.register(app)
-    templating.register(app)
 
     from . import cli
 

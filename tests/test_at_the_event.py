@@ -215,3 +215,15 @@ def test_leaving_hides_me_and_keeps_my_three(app, evening):
     assert "You've left this event" in home and 'data-chosen="Chen"' in home
     post(bea, f"/e/{ev.slug}/rejoin")
     assert 'data-person="Bea"' in text(ana.get(f"/e/{ev.slug}/people"))
+
+
+def test_absurd_ids_and_pages_are_not_found_not_errors(app, evening):
+    ev = evening["event"]
+    ana = phone(app, evening["Ana"])
+    assert ana.get(f"/e/{ev.slug}/notes/99999999999999999999").status_code == 404
+    assert choose(ana, ev, type("P", (), {"id": "99999999999999999999"})).status_code == 404
+    assert choose(ana, ev, type("P", (), {"id": "-1"})).status_code == 404
+    assert ana.get(f"/e/{ev.slug}/people?page=99999999999999999999").status_code == 200
+    organiser = app.test_client()
+    login(organiser, evening["organiser"])
+    assert organiser.get("/organiser/events/99999999999999999999").status_code == 404

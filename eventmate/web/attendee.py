@@ -1,4 +1,5 @@
-"""Attendee pages: check in from the poster, the event home, getting back in."""
+"""Attendee pages: check in from the poster, my three, who's here, listening notes,
+pick-me codes, and getting back in on another device."""
 
 from __future__ import annotations
 
@@ -46,10 +47,11 @@ def _me(slug: str):
 
 
 def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+    """A row id from a form field; anything else is simply not found."""
+    text = str(value or "")
+    if not text.isdigit() or len(text) > 9:
+        raise NotFound()
+    return int(text)
 
 
 def _form_key() -> str:
@@ -142,7 +144,8 @@ def who(slug: str):
     """Who's here: everyone checked in, searchable, a page at a time."""
     event, me = _me(slug)
     page = people.search(db.session, event.id, request.args.get("q", ""),
-                         page=max(1, request.args.get("page", 1, type=int) or 1), exclude_id=me.id)
+                         page=min(max(1, request.args.get("page", 1, type=int) or 1), 10_000),
+                         exclude_id=me.id)
     return render_template("attendee/people.html", event=event, me=me, result=page,
                            mine=picks.picked_ids(db.session, me), limit=picks.LIMIT)
 
@@ -176,7 +179,7 @@ def swap_pick(slug: str):
     return redirect(url_for("attendee.home", slug=event.slug))
 
 
-@bp.post("/e/<slug>/picks/<int:person_id>/remove")
+@bp.post("/e/<slug>/picks/<id:person_id>/remove")
 def remove_pick(slug: str, person_id: int):
     """Drop someone from my three (my notes about them are kept)."""
     event, me = _me(slug)
@@ -193,7 +196,7 @@ def _back(event) -> str:
     return url_for("attendee.home", slug=event.slug)
 
 
-@bp.route("/e/<slug>/notes/<int:person_id>", methods=["GET", "POST"])
+@bp.route("/e/<slug>/notes/<id:person_id>", methods=["GET", "POST"])
 def person_notes(slug: str, person_id: int):
     """My private listening notes about one of my three."""
     event, me = _me(slug)

@@ -126,7 +126,7 @@ def new_event():
     return redirect(url_for("organiser.event", event_id=event.id))
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get("/events/<id:event_id>")
 @login_required
 def event(event_id: int):
     """One event: check-in status, the poster, settings."""
@@ -143,7 +143,7 @@ def event(event_id: int):
     )
 
 
-@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+@bp.route("/events/<id:event_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_event(event_id: int):
     """Change an event's details."""
@@ -161,7 +161,7 @@ def edit_event(event_id: int):
     return redirect(url_for("organiser.event", event_id=ev.id))
 
 
-@bp.get("/events/<int:event_id>/poster")
+@bp.get("/events/<id:event_id>/poster")
 @login_required
 def poster(event_id: int):
     """A print-ready A4 poster with the check-in QR code."""
@@ -172,7 +172,7 @@ def poster(event_id: int):
                            qr_svg=qr.inline_svg(url, title=f"Check-in code for {ev.name}"))
 
 
-@bp.get("/events/<int:event_id>/poster.svg")
+@bp.get("/events/<id:event_id>/poster.svg")
 @login_required
 def poster_svg(event_id: int):
     """The poster's QR code alone, as an SVG file for designers and printers."""
@@ -184,7 +184,7 @@ def poster_svg(event_id: int):
     })
 
 
-@bp.post("/events/<int:event_id>/rotate-key")
+@bp.post("/events/<id:event_id>/rotate-key")
 @login_required
 def rotate_key(event_id: int):
     """Make a new poster code; printed posters with the old one stop working."""
@@ -193,7 +193,7 @@ def rotate_key(event_id: int):
     return redirect(url_for("organiser.event", event_id=event_id))
 
 
-@bp.post("/events/<int:event_id>/checkin")
+@bp.post("/events/<id:event_id>/checkin")
 @login_required
 def set_checkin(event_id: int):
     """Close check-in, reopen it, or go back to the automatic window."""
@@ -219,7 +219,7 @@ def invitations():
                            invitations=organisers.list_invitations(db.session, current_user))
 
 
-@bp.post("/invitations/<int:invitation_id>/revoke")
+@bp.post("/invitations/<id:invitation_id>/revoke")
 @login_required
 def revoke_invitation(invitation_id: int):
     """Withdraw an unused invitation."""

@@ -7,6 +7,7 @@ from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from flask import current_app, request
+from werkzeug.routing import IntegerConverter
 
 from .. import clock, tokens
 
@@ -44,7 +45,14 @@ def format_local(moment: datetime | None, zone, fmt: str = "%a %-d %b %Y, %H:%M"
     return moment.astimezone(zone).strftime(fmt)
 
 
+class IdConverter(IntegerConverter):
+    """Row ids in URLs: at most 9 digits, so no number can overflow a database integer."""
+
+    regex = r"\d{1,9}"
+
+
 def register(app) -> None:
+    app.url_map.converters["id"] = IdConverter
     app.jinja_env.globals.update(public_url=public_url, now=clock.now)
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["grouped"] = tokens.group
