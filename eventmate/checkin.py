@@ -32,8 +32,12 @@ PROFILE_FIELDS = (
 )
 
 
+def find_event(session, slug: str) -> Event | None:
+    return session.scalar(sa.select(Event).where(Event.slug == (slug or "").lower()))
+
+
 def event_by_slug(session, slug: str) -> Event:
-    event = session.scalar(sa.select(Event).where(Event.slug == (slug or "").lower()))
+    event = find_event(session, slug)
     if event is None:
         raise NotFound()
     return event

@@ -227,3 +227,19 @@ def test_absurd_ids_and_pages_are_not_found_not_errors(app, evening):
     organiser = app.test_client()
     login(organiser, evening["organiser"])
     assert organiser.get("/organiser/events/99999999999999999999").status_code == 404
+
+
+def test_inside_an_event_not_found_leads_back_to_it(app, evening):
+    ev = evening["event"]
+    ana = phone(app, evening["Ana"])
+    page = ana.get(f"/e/{ev.slug}/notes/{evening['Bea'].id}")
+    assert page.status_code == 404 and f'href="/e/{ev.slug}"' in text(page) and "Back to" in text(page)
+
+
+def test_pick_me_when_three_are_chosen_says_it_means_a_swap(app, evening):
+    ev = evening["event"]
+    ana = phone(app, evening["Ana"])
+    for name in ("Bea", "Chen", "Dara"):
+        choose(ana, ev, evening[name])
+    landing = text(ana.get(f"/p/{evening['Émilie'].pickme}"))
+    assert "Swap someone for Émilie" in landing

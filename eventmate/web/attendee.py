@@ -37,6 +37,14 @@ def _not_checked_in(error):
     return render_template("attendee/not_here.html", event=error.event, values={}, errors={}), 403
 
 
+@bp.errorhandler(NotFound)
+def _not_found_at_event(error):
+    """Inside an event, a missing thing leads back to the event, not the front page."""
+    slug = (request.view_args or {}).get("slug")
+    event = checkin.find_event(db.session, slug) if slug else None
+    return render_template("errors/error.html", status=404, message=error.message, event=event), 404
+
+
 def _me(slug: str):
     """The event and who this device is there; NotCheckedInHere otherwise."""
     event = checkin.event_by_slug(db.session, slug)
@@ -245,8 +253,9 @@ def pick_me(token: str):
     if me.id == person.id:
         return render_template("attendee/pick_problem.html", event=person.event,
                                message="That's your own code — show it to someone else so they can pick you.")
+    mine = picks.picked_ids(db.session, me)
     return render_template("attendee/pickme.html", event=person.event, person=person, me=me,
-                           already=picks.is_picked(db.session, me, person.id))
+                           already=person.id in mine, full=len(mine) >= picks.LIMIT)
 
 
 @bp.get("/r/<code>")
