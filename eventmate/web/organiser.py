@@ -115,15 +115,20 @@ def events_page():
 def new_event():
     """Create an event."""
     if request.method == "GET":
-        return render_template("organiser/event_form.html", event=None, values={"prompt_hour": "9"},
-                               errors={}, zones=events.time_zones())
+        return _event_form(None, {"prompt_hour": "9"})
     try:
         event = events.create_event(db.session, current_user, request.form)
     except ValidationFailed as error:
-        return render_template("organiser/event_form.html", event=None, values=request.form,
-                               errors=error.errors, zones=events.time_zones()), 422
+        return _event_form(None, request.form, error.errors)
     flash("Your event is ready. Print the poster and put it by the door.", "success")
     return redirect(url_for("organiser.event", event_id=event.id))
+
+
+def _event_form(event, values, errors: dict | None = None):
+    """The event form, new or edit; with errors it answers 422 and keeps what was typed."""
+    page = render_template("organiser/event_form.html", event=event, values=values,
+                           errors=errors or {}, zones=events.time_zones())
+    return (page, 422) if errors else page
 
 
 @bp.get("/events/<id:event_id>")
@@ -149,14 +154,12 @@ def edit_event(event_id: int):
     """Change an event's details."""
     ev = _my_event(event_id)
     if request.method == "GET":
-        return render_template("organiser/event_form.html", event=ev, values=events.form_values(ev),
-                               errors={}, zones=events.time_zones())
+        return _event_form(ev, events.form_values(ev))
     try:
         events.update_event(db.session, ev, request.form)
     except ValidationFailed as error:
         db.session.rollback()
-        return render_template("organiser/event_form.html", event=ev, values=request.form,
-                               errors=error.errors, zones=events.time_zones()), 422
+        return _event_form(ev, request.form, error.errors)
     flash("Saved.", "success")
     return redirect(url_for("organiser.event", event_id=ev.id))
 
