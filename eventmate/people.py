@@ -44,7 +44,7 @@ def search(session, event_id: int, query: str = "", page: int = 1, exclude_id: i
         stmt = stmt.where(Attendee.id != exclude_id)
     for word in query.casefold().split():
         stmt = stmt.where(Attendee.search_text.like(_like(word), escape="\\"))
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    total = session.scalar(stmt.with_only_columns(sa.func.count(Attendee.id)))
     rows = list(session.scalars(
         stmt.order_by(Attendee.search_text, Attendee.id)
         .limit(PAGE_SIZE + 1)
