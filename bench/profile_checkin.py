@@ -235,26 +235,29 @@ def run(url: str, postgres: bool, iterations: int, top: int) -> None:
     for label in tables["post"]:
         print(f"  {label:40} " + " ".join(f"{tables[k][label]:9.2f}"
                                            for k in ("get", "post", "home")))
-    print(f"\nTop {top} functions of the POST by cumulative time:")
-    stats = pstats.Stats(profiles["post"])
-    stats.sort_stats("cumulative")
-    rows = []
-    for (file, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():
-        rows.append((ct, tt, nc, f"{short(file)}:{line}({func})"))
-    rows.sort(reverse=True)
-    print(f"  {'cum ms/POST':>11} {'own ms/POST':>11} {'calls/POST':>10}  function")
+    print_top(profiles["post"], iterations, top, "the POST", "POST")
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def print_top(profile: cProfile.Profile, iterations: int, top: int, what: str, unit: str) -> None:
+    """The `top` functions of a profile by cumulative and by own time, per request."""
+    stats = pstats.Stats(profile)
+    rows = sorted(((ct, tt, nc, f"{short(file)}:{line}({func})")
+                   for (file, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items()),
+                  reverse=True)
+    print(f"\nTop {top} functions of {what} by cumulative time:")
+    print(f"  {'cum ms/' + unit:>11} {'own ms/' + unit:>11} {'calls/' + unit:>10}  function")
     for ct, tt, nc, where in rows[:top]:
         print(f"  {ct / iterations * 1000:11.3f} {tt / iterations * 1000:11.3f} "
               f"{nc / iterations:10.1f}  {where}")
     own = Counter()
     for (file, _line, func), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():
         own[f"{short(file)}({func})"] += tt
-    print(f"\nTop {top} of the POST by own time:")
+    print(f"\nTop {top} of {what} by own time:")
     for where, tt in own.most_common(top):
         print(f"  {tt / iterations * 1000:8.3f} ms  {where}")
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def short(file: str) -> str:

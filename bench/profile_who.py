@@ -24,14 +24,22 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.profile_checkin import HEADERS, body, check_in, make_app, prepare, quiet_logs, short  # noqa: E402
+from bench.profile_checkin import (  # noqa: E402
+    HEADERS,
+    body,
+    check_in,
+    make_app,
+    prepare,
+    print_top,
+    quiet_logs,
+)
 
 #: Areas of a request, by the functions whose inclusive time stands for them.
 AREAS = [
@@ -170,21 +178,7 @@ def run(url: str, postgres: bool, iterations: int, top: int, count: int) -> None
     for label in tables["first page"]:
         print(f"  {label:45} " + " ".join(f"{tables[k][label]:10.2f}" for k in targets))
 
-    stats = pstats.Stats(profiles["first page"])
-    rows = sorted(((ct, tt, nc, f"{short(file)}:{line}({func})")
-                   for (file, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items()),
-                  reverse=True)
-    print(f"\nTop {top} functions of the first page by cumulative time:")
-    print(f"  {'cum ms/page':>11} {'own ms/page':>11} {'calls/page':>10}  function")
-    for ct, tt, nc, where in rows[:top]:
-        print(f"  {ct / iterations * 1000:11.3f} {tt / iterations * 1000:11.3f} "
-              f"{nc / iterations:10.1f}  {where}")
-    own = Counter()
-    for (file, _line, func), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():
-        own[f"{short(file)}({func})"] += tt
-    print(f"\nTop {top} of the first page by own time:")
-    for where, tt in own.most_common(top):
-        print(f"  {tt / iterations * 1000:8.3f} ms  {where}")
+    print_top(profiles["first page"], iterations, top, "the first page", "page")
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

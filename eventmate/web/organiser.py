@@ -43,6 +43,12 @@ def _my_event(event_id: int):
     return events.event_for_organiser(db.session, current_user, event_id)
 
 
+def _checkin_url(event) -> tuple[str, str | None]:
+    """The poster's absolute check-in URL, and why phones may not reach it (or None)."""
+    url = public_url(events.checkin_path(event))
+    return url, base_url_warning(url)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_key,
                methods=["POST"])
@@ -136,12 +142,12 @@ def _event_form(event, values, errors: dict | None = None):
 def event(event_id: int):
     """One event: check-in status, the poster, settings."""
     ev = _my_event(event_id)
-    url = public_url(events.checkin_path(ev))
+    url, warning = _checkin_url(ev)
     return render_template(
         "organiser/event.html",
         event=ev,
         checkin_url=url,
-        url_warning=base_url_warning(url),
+        url_warning=warning,
         checked_in=events.checked_in_count(db.session, ev),
         zone_label=events.zone_label(ev.timezone, ev.starts_at),
         is_open=ev.is_checkin_open(clock.now()),
@@ -169,9 +175,9 @@ def edit_event(event_id: int):
 def poster(event_id: int):
     """A print-ready A4 poster with the check-in QR code."""
     ev = _my_event(event_id)
-    url = public_url(events.checkin_path(ev))
+    url, warning = _checkin_url(ev)
     return render_template("organiser/poster.html", event=ev, checkin_url=url,
-                           url_warning=base_url_warning(url),
+                           url_warning=warning,
                            qr_svg=qr.inline_svg(url, title=f"Check-in code for {ev.name}"))
 
 
