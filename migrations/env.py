@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from eventmate.database import foreign_keys_off
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -90,7 +92,10 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    # SQLite: batch mode rebuilds tables by copy-and-drop, and with foreign keys on the DROP
+    # cascades to every referencing row. foreign_keys_off() runs all migrations in one
+    # transaction with them off and checks them before commit (elsewhere: a no-op).
+    with connectable.connect() as connection, foreign_keys_off(connection):
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -90,10 +90,8 @@ def _fill_search_text():
 
 
 def downgrade():
-    with op.batch_alter_table('attendee', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_attendee_id_event', type_='unique')
-        batch_op.drop_column('search_text')
-
+    # Tables first: their foreign keys depend on uq_attendee_id_event, and PostgreSQL
+    # refuses to drop it while they exist (DependentObjectsStillExist).
     with op.batch_alter_table('note_save', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_note_save_note_id'))
 
@@ -106,3 +104,6 @@ def downgrade():
         batch_op.drop_index('ix_note_subject_id')
 
     op.drop_table('note')
+    with op.batch_alter_table('attendee', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_attendee_id_event', type_='unique')
+        batch_op.drop_column('search_text')
