@@ -1,15 +1,18 @@
-"""Command line: `flask --app app create-organiser | demo` (and `db upgrade` from Flask-Migrate)."""
+"""Command line: `flask --app app create-organiser | demo | send-prompts | worker` (and `db upgrade`)."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import time
 from datetime import timedelta
 
 import click
 import sqlalchemy as sa
 from flask import current_app
 
-from . import checkin, clock, events, organisers, tokens
-from .config import COMMAND_LINE_BASE_URL
+from . import checkin, clock, dispatch, events, followup, organisers, tokens
+from .config import command_line_base_url
 from .errors import DomainError, ValidationFailed
 from .extensions import db
 from .models import Attendee, Event, Organiser
@@ -30,7 +33,17 @@ DEMO_PEOPLE = [
 
 
 def _base_url() -> str:
-    return current_app.config.get("BASE_URL") or COMMAND_LINE_BASE_URL
+    return current_app.config.get("BASE_URL") or command_line_base_url()
+
+
+def _dispatcher() -> dispatch.Dispatcher:
+    base = _base_url()
+    secret = current_app.config["SECRET_KEY"]
+    settings = dispatch.Settings.from_config(
+        current_app.config, base,
+        unsubscribe_url=lambda attendee: f"{base}/u/{followup.unsubscribe_token(secret, attendee.id)}",
+    )
+    return dispatch.Dispatcher(db.session, settings, batch=current_app.config["DISPATCH_BATCH"])
 
 
 def _fail(message: str):
@@ -91,3 +104,50 @@ def register(app) -> None:
         click.echo("Demo ready.")
         click.echo(f"  Organiser log-in: {base}/organiser/login  ({DEMO_EMAIL} / {DEMO_PASSWORD})")
         click.echo(f"  Check-in link:    {base}{events.checkin_path(event)}")
+
+    @app.cli.command("send-prompts")
+    @click.option("--now", "at", metavar="ISO-8601",
+                  help="Act as if it were this moment (e.g. 2026-05-15T09:00+01:00); default: now.")
+    def send_prompts(at: str | None):
+        """Send every prompt, reminder and notification that is due, once, and say what happened."""
+        if at:
+            try:
+                clock.set_now(clock.parse_iso(at))
+            except ValueError:
+                _fail(f"--now wants a date and time like 2026-05-15T09:00+01:00, not {at!r}.")
+        dispatcher = _dispatcher()
+        try:
+            summary = dispatcher.run_pass()
+        finally:
+            dispatcher.close()
+        click.echo(f"{clock.now():%Y-%m-%d %H:%M} UTC: {summary.line()}.")
+
+    @app.cli.command("worker")
+    @click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(min=0.05),
+                  help="Seconds between passes.")
+    def worker(interval: float):
+        """Send due prompts, reminders and notifications in a loop, until interrupted."""
+        stopping = []
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        dispatcher = _dispatcher()
+        click.echo(f"EventMate worker {dispatcher.name}: sending what is due every {interval:g} s "
+                   f"(links use {_base_url()}). Ctrl-C stops it.")
+        log = logging.getLogger("eventmate")
+        try:
+            while not stopping:
+                try:
+                    summary = dispatcher.run_pass()
+                    if summary.claimed:
+                        click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} UTC: {summary.line()}.")
+                except Exception:  # the database went away, say: keep the loop alive
+                    db.session.rollback()
+                    log.exception("worker pass failed; trying again in %s s", interval)
+                slept = 0.0
+                while slept < interval and not stopping:
+                    time.sleep(min(0.5, interval))
+                    slept += min(0.5, interval)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            dispatcher.close()
+        click.echo("Worker stopped.")

@@ -30,6 +30,11 @@ def reset() -> None:
     _frozen = None
 
 
+def to_utc(moment: datetime) -> datetime:
+    """An aware datetime in UTC (how every time is stored)."""
+    return moment.astimezone(UTC)
+
+
 def parse_iso(text: str) -> datetime:
     """Parse an ISO-8601 timestamp; a naive one is taken as UTC."""
     moment = datetime.fromisoformat(text)

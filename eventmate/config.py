@@ -13,7 +13,11 @@ from pathlib import Path
 
 DEFAULT_PORT = 5000
 DEFAULT_HOST = "127.0.0.1"
-COMMAND_LINE_BASE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+
+
+def command_line_base_url() -> str:
+    """Where links point when the command line has no request: the local server `make run` starts."""
+    return f"http://{DEFAULT_HOST}:{_env('PORT', str(DEFAULT_PORT))}"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -45,6 +49,17 @@ def read_or_create_secret(path: Path, make) -> str:
     return path.read_text().strip()
 
 
+def _new_vapid_key() -> str:
+    """A fresh P-256 key for VAPID (RFC 8292), as PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
 def load(instance_path: str) -> dict:
     """Build the Flask config mapping from the environment."""
     instance = Path(instance_path)
@@ -60,9 +75,22 @@ def load(instance_path: str) -> dict:
         # Public origin for QR codes and links; None means "the request's origin".
         "BASE_URL": (_env("BASE_URL") or "").rstrip("/") or None,
         "PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
-        "VAPID_PRIVATE_KEY": _env("VAPID_PRIVATE_KEY"),
+        # Web Push: the key is given, or generated once into the instance folder (PEM).
+        "VAPID_PRIVATE_KEY": _env("VAPID_PRIVATE_KEY") or read_or_create_secret(
+            instance / "vapid_private_key.pem", _new_vapid_key
+        ),
         "VAPID_SUBJECT": _env("VAPID_SUBJECT", "mailto:admin@localhost"),
         "SMTP_URL": _env("SMTP_URL"),
+        #: Sender of the email fallback.
+        "MAIL_FROM": _env("MAIL_FROM", "EventMate <eventmate@localhost>"),
+        # The dispatcher: how long a worker's claim on a message lasts before another worker
+        # may take it over (a worker killed mid-pass), and how long one push may take.
+        "DISPATCH_CLAIM_SECONDS": int(_env("DISPATCH_CLAIM_SECONDS", "120")),
+        #: Messages one worker claims at a time: what a `kill -9` can cause to be sent twice.
+        "DISPATCH_BATCH": int(_env("DISPATCH_BATCH", "100")),
+        "PUSH_TIMEOUT_SECONDS": float(_env("PUSH_TIMEOUT_SECONDS", "10")),
+        # Push endpoints on this machine are only for the tests' local push service.
+        "PUSH_ALLOW_LOOPBACK": False,
         # A note page stays open all evening: tie CSRF tokens to the session, not the hour.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],

@@ -98,3 +98,9 @@ class PickOtherEvent(DomainError):
     code = "pick_other_event"
     status = 404
     message = "That person is at a different event."
+
+
+class PicksFixed(DomainError):
+    code = "picks_fixed"
+    status = 409
+    message = "This morning's follow-up has gone out, so your three are set for this event."

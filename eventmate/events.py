@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from . import clock, tokens
+from . import clock, followup, tokens
 from .errors import NotFound, ValidationFailed
 from .models import Attendee, Event, Organiser
 from .validation import Fields
@@ -138,6 +138,7 @@ def update_event(session, event: Event, data: dict) -> Event:
     values = _read_event(data)
     for key, value in values.items():
         setattr(event, key, value)
+    followup.reschedule_event(session, event)
     session.commit()
     log.info("event updated: event=%s", event.id)
     return event

@@ -161,6 +161,10 @@ class Attendee(db.Model):
     pickme_token: Mapped[str] = mapped_column(sa.String(32), unique=True)
     #: Casefolded name and one-liners, so search folds "É" and "é" alike on both databases.
     search_text: Mapped[str] = mapped_column(sa.String(800), default="")
+    #: Set when the morning prompt goes out: from then on my three are fixed for this event.
+    three_fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set by the one-click unsubscribe link in an email: no more email from this event.
+    email_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship()
 
@@ -246,3 +250,125 @@ class NoteSave(db.Model):
     client_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
     note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Device(db.Model):
+    """One phone or browser. Its cookie carries a credential; we keep only the hash."""
+
+    __tablename__ = "device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the credential in the device cookie.
+    credential_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Updated at most hourly, so reading a page rarely writes.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeviceAttendee(db.Model):
+    """Which attendees a device holds (one per event it checked in to or signed in at)."""
+
+    __tablename__ = "device_attendee"
+    __table_args__ = (sa.Index("ix_device_attendee_attendee_id", "attendee_id"),)
+
+    device_id: Mapped[int] = mapped_column(sa.ForeignKey("device.id", ondelete="CASCADE"), primary_key=True)
+    attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendee.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PushSubscription(db.Model):
+    """A browser's Web Push subscription. It belongs to a device, so one phone gets one
+    message per attendee it holds, however many pages subscribed."""
+
+    __tablename__ = "push_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(sa.ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(sa.String(1000))
+    #: SHA-256 of the endpoint: unique, and small enough to index on both databases.
+    endpoint_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    p256dh: Mapped[str] = mapped_column(sa.String(100))
+    auth: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Last time the browser itself showed us this subscription. WebKit may answer 200 for a
+    #: dead one, so one not confirmed for 60 days is dropped.
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+MESSAGE_KINDS = ("prompt", "reminder", "note_received", "coffee_proposed", "coffee_answered")
+MESSAGE_STATES = ("pending", "sent", "skipped", "cancelled")
+
+
+class Message(db.Model):
+    """One outgoing notification: a row with its due time, claimed and sent by a worker's
+    sweep (`flask send-prompts`, `flask worker`). Nothing is sent from a request."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('prompt', 'reminder', 'note_received', 'coffee_proposed', "
+                           "'coffee_answered')", name="kind"),
+        sa.CheckConstraint("state IN ('pending', 'sent', 'skipped', 'cancelled')", name="state"),
+        sa.CheckConstraint("channel IS NULL OR channel IN ('push', 'email', 'app')", name="channel"),
+        # The sweep's question: what is pending and due? Only pending rows are indexed.
+        sa.Index("ix_message_pending_due", "due_at", postgresql_where=sa.text("state = 'pending'"),
+                 sqlite_where=sa.text("state = 'pending'")),
+        sa.Index("ix_message_attendee_id", "attendee_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    #: The recipient.
+    attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendee.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    #: "prompt:<attendee>" and "reminder:<attendee>": at most one of each, held by the database.
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(sa.String(12), default="pending")
+    #: How many times a worker has claimed it (a try); capped by the dispatcher.
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(40))
+    #: A claim expires, so a worker killed mid-pass leaves nothing stuck.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: How it reached the person: by push, by email, or only in the app.
+    channel: Mapped[str | None] = mapped_column(sa.String(8))
+    #: A short word on how it went, for the operator.
+    outcome: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    attendee: Mapped[Attendee] = relationship()
+
+
+class PushDelivery(db.Model):
+    """This subscription already has this message: a retried message skips it."""
+
+    __tablename__ = "push_delivery"
+
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("message.id", ondelete="CASCADE"), primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("push_subscription.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FollowUp(db.Model):
+    """I followed up with one of my three (sent in the app, or confirmed I sent it elsewhere)."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        sa.UniqueConstraint("author_id", "subject_id", "channel", name="uq_follow_up_author_subject_channel"),
+        sa.CheckConstraint("author_id <> subject_id", name="not_self"),
+        sa.ForeignKeyConstraint(["author_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_follow_up_author_same_event", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["subject_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_follow_up_subject_same_event", ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column()
+    subject_id: Mapped[int] = mapped_column()
+    #: 'confirmed': "I sent it" (by email, text, in person). Later: 'in_app', 'email', 'sms'.
+    channel: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,14 +7,22 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
-from . import clock
-from .errors import NotFound, PickLimitReached, PickNotHere, PickOtherEvent, PickSelf
+from . import clock, followup
+from .errors import NotFound, PickLimitReached, PickNotHere, PickOtherEvent, PickSelf, PicksFixed
 from .models import Attendee, Note, Pick
 
 log = logging.getLogger("eventmate.actions")
 
 LIMIT = 3
+
+
+def shared_with_me(person: Attendee, they_picked_me: bool) -> str | None:
+    """The contact rule, in one place: the details someone shares go to the people *they*
+    pick. Picking someone never reveals theirs — so picking, reading and unpicking cannot
+    harvest a room's contacts."""
+    return (person.contact or None) if they_picked_me else None
 
 
 @dataclass
@@ -23,16 +31,43 @@ class Chosen:
 
     pick: Pick
     person: Attendee
-    is_mutual: bool
+    #: They picked me too. In my three that makes the pick mutual.
+    picked_me: bool
     note: Note | None
 
     @property
+    def is_mutual(self) -> bool:
+        return self.picked_me
+
+    @property
     def shared_contact(self) -> str | None:
-        """Contact details go to the people *they* picked: here, only when mutual."""
-        return self.person.contact if self.is_mutual else None
+        """Their contact details: mine to see only because they picked me."""
+        return shared_with_me(self.person, self.picked_me)
+
+
+@dataclass
+class Chooser:
+    """Someone who picked me ("Ada chose you"), as my page shows them."""
+
+    pick: Pick
+    person: Attendee
+    #: I picked them back.
+    picked_back: bool
+
+    @property
+    def shared_contact(self) -> str | None:
+        """They picked me, so the contact details they share are mine to see."""
+        return shared_with_me(self.person, they_picked_me=True)
+
+
+def _not_fixed(picker: Attendee) -> None:
+    """Once the morning prompt has gone out, my three are what I follow up on."""
+    if picker.three_fixed_at is not None:
+        raise PicksFixed()
 
 
 def _target(session, picker: Attendee, picked_id: int) -> Attendee:
+    _not_fixed(picker)
     picked = session.get(Attendee, picked_id)
     if picked is None:
         raise NotFound()
@@ -71,6 +106,7 @@ def pick(session, picker: Attendee, picked_id: int) -> Pick:
                 session.add(row)
         except IntegrityError:
             continue  # someone else took this slot (or this very pick) a moment ago
+        followup.schedule_prompt(session, picker)
         session.commit()
         log.info("picked: event=%s picker=%s picked=%s", picker.event_id, picker.id, picked.id)
         return row
@@ -83,6 +119,7 @@ def pick(session, picker: Attendee, picked_id: int) -> Pick:
 
 def unpick(session, picker: Attendee, picked_id: int) -> None:
     """Drop someone from my three. My notes about them stay, for if I pick them again."""
+    _not_fixed(picker)
     deleted = session.execute(
         sa.delete(Pick).where(Pick.picker_id == picker.id, Pick.picked_id == picked_id)
     ).rowcount
@@ -120,7 +157,7 @@ def picked_ids(session, picker: Attendee) -> set[int]:
 
 
 def my_three(session, picker: Attendee) -> list[Chosen]:
-    """My picks in slot order, each with whether it is mutual and my note about them."""
+    """My picks in slot order, each with whether they picked me too and my note about them."""
     picks = list(session.scalars(
         sa.select(Pick).where(Pick.picker_id == picker.id).order_by(Pick.slot)
     ))
@@ -134,8 +171,22 @@ def my_three(session, picker: Attendee) -> list[Chosen]:
     notes = {n.subject_id: n for n in session.scalars(
         sa.select(Note).where(Note.author_id == picker.id, Note.subject_id.in_(ids))
     )}
-    return [Chosen(pick=p, person=people[p.picked_id], is_mutual=p.picked_id in back,
+    return [Chosen(pick=p, person=people[p.picked_id], picked_me=p.picked_id in back,
                    note=notes.get(p.picked_id)) for p in picks]
+
+
+def chose_me(session, me: Attendee) -> list[Chooser]:
+    """The people who picked me — here or gone — in the order they did, each with the
+    contact details they share and whether I picked them back. One query."""
+    mine = aliased(Pick)
+    rows = session.execute(
+        sa.select(Pick, Attendee, mine.id.is_not(None))
+        .join(Attendee, Attendee.id == Pick.picker_id)
+        .outerjoin(mine, sa.and_(mine.picker_id == me.id, mine.picked_id == Pick.picker_id))
+        .where(Pick.picked_id == me.id, Pick.event_id == me.event_id)
+        .order_by(Pick.created_at, Pick.id)
+    )
+    return [Chooser(pick=pick, person=person, picked_back=bool(back)) for pick, person, back in rows]
 
 
 def is_picked(session, picker: Attendee, picked_id: int) -> bool:

@@ -17,6 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 os.environ.setdefault("EVENTMATE_SECRET_KEY", "test-secret-key-not-for-production")
+# A fixed VAPID key (base64url raw P-256 scalar), so tests never write one into instance/.
+os.environ.setdefault("EVENTMATE_VAPID_PRIVATE_KEY", "x0Ih-1CkaUO8JR2ORAkZCu3t4Kx3l9Zq4gR4pQGrwTg")
 
 from eventmate import checkin, clock, create_app, events, organisers  # noqa: E402
 from eventmate.extensions import db  # noqa: E402
@@ -37,7 +39,8 @@ def need(condition: bool, reason: str) -> None:
 
 
 def test_config(url: str, **extra) -> dict:
-    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret", **extra}
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret",
+            "PUSH_ALLOW_LOOPBACK": True, **extra}
 
 
 def migrate(url: str) -> None:

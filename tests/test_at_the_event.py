@@ -81,6 +81,8 @@ def test_mutual_is_shown_to_both_with_contact(app, evening):
     choose(ana, ev, evening["Bea"])
     home = text(ana.get(f"/e/{ev.slug}"))
     assert "data-mutual" not in home and "bea@example.org" not in home
+    home = text(bea.get(f"/e/{ev.slug}"))  # Ana's details go to the person she picked
+    assert "data-mutual" not in home and 'href="mailto:ana@example.org"' in home
     choose(bea, ev, evening["Ana"])
     for client, contact in ((ana, "bea@example.org"), (bea, "ana@example.org")):
         home = text(client.get(f"/e/{ev.slug}"))

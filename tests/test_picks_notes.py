@@ -95,11 +95,13 @@ def test_swap_replaces_in_place_and_unpick_frees_a_slot(session, room):
 
 def test_mutual_picks_and_shared_contact(session, room):
     _event, p = room
-    p["Bea"].contact = "bea@studio.example"
+    p["Ana"].contact, p["Bea"].contact = "ana@studio.example", "bea@studio.example"
     session.commit()
     picks.pick(session, p["Ana"], p["Bea"].id)
     [chosen] = picks.my_three(session, p["Ana"])
     assert not chosen.is_mutual and chosen.shared_contact is None  # picking alone harvests nothing
+    [chooser] = picks.chose_me(session, p["Bea"])  # but the one picked sees who picked them
+    assert chooser.person.name == "Ana" and chooser.shared_contact == "ana@studio.example"
     picks.pick(session, p["Bea"], p["Ana"].id)
     [chosen] = picks.my_three(session, p["Ana"])
     assert chosen.is_mutual and chosen.shared_contact == "bea@studio.example"

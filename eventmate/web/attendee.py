@@ -7,7 +7,7 @@ import uuid
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from .. import checkin, notes, people, picks, qr, tokens
+from .. import checkin, followup, notes, people, picks, qr, tokens
 from ..errors import (
     CheckInClosed,
     CheckInKeyInvalid,
@@ -20,7 +20,7 @@ from ..errors import (
 from ..extensions import db, limiter
 from . import device
 from .errors import wants_json
-from .templating import format_local, public_url
+from .templating import format_local, public_url, push_key
 
 bp = Blueprint("attendee", __name__)
 
@@ -109,24 +109,30 @@ def check_in(slug: str, key: str):
         return render_template("attendee/checkin.html", event=event, values=request.form,
                                errors=error.errors, form_token=form_token), 422
     response = redirect(url_for("attendee.home", slug=event.slug, welcome=1))
-    return device.remember(response, attendee.event_id, code)
+    return device.remember(response, attendee, code, device.form_device_credential(form_token))
 
 
 @bp.get("/e/<slug>")
 def home(slug: str):
-    """An attendee's page for one event: my three, who's here, my codes."""
+    """An attendee's page for one event: my three, who chose me, my codes."""
     event, me = _me(slug)
     code = device.codes()[str(event.id)]
-    return render_template(
+    page = render_template(
         "attendee/home.html",
         event=event,
         me=me,
         three=picks.my_three(db.session, me),
+        chose_me=picks.chose_me(db.session, me),
+        prompt=followup.waiting_prompt(db.session, me),
+        reminder_when=followup.prompt_when(event),
+        vapid_key=push_key(),
         limit=picks.LIMIT,
         code=code,
         return_link=public_url(url_for("attendee.return_link", code=code)),
         welcome=request.args.get("welcome") == "1",
     )
+    device.seen()
+    return page
 
 
 @bp.post("/e/<slug>/leave")
@@ -289,5 +295,26 @@ def return_code():
 
 def _sign_in(attendee, code: str):
     response = redirect(url_for("attendee.home", slug=attendee.event.slug))
-    return device.remember(response, attendee.event_id, tokens.normalise_code(code))
+    return device.remember(response, attendee, tokens.normalise_code(code))
 
+
+
+@bp.get("/e/<slug>/follow-up")
+def follow_up(slug: str):
+    """The morning after: my three, what I noted about each, and the next step."""
+    event, me = _me(slug)
+    people = followup.my_three_for_followup(db.session, me)
+    contacts = {c.person.id: c.shared_contact for c in picks.my_three(db.session, me)}
+    for p in people:
+        p.contact = contacts.get(p.person.id)
+    return render_template("attendee/followup.html", event=event, me=me, people=people,
+                           prompts=notes.PROMPTS)
+
+
+@bp.post("/e/<slug>/follow-up/<id:person_id>/done")
+def followed_up(slug: str, person_id: int):
+    """I sent my note to one of my three (by whatever means)."""
+    event, me = _me(slug)
+    followup.mark_followed_up(db.session, me, person_id)
+    flash("Nice — that's one more person who knows you were listening.", "success")
+    return redirect(url_for("attendee.follow_up", slug=event.slug))

@@ -1,30 +1,37 @@
-"""The device cookie: which attendee this browser is, per event.
+"""The device cookie: which attendee this browser is, per event, and which device it is.
 
 Kept apart from the organiser's login session, so signing out of one never signs out of
-the other. It maps event id → return code; the database stores only the code's hash, so a
-renewed code signs out every device that held the old one.
+the other. It maps event id → return code (the database stores only the code's hash, so a
+renewed code signs out every device that held the old one) and, under "_d", the device's
+credential. Cookies from before devices existed have no "_d": they keep working, and get a
+device the first time one is needed (`device_for_request`).
 """
 
 from __future__ import annotations
 
-from flask import current_app, request
-from itsdangerous import BadSignature, URLSafeSerializer
+import hmac
+import secrets
 
-from .. import checkin
+from flask import current_app, g, request
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import OperationalError
+
+from .. import checkin, devices
 from ..errors import ReturnCodeInvalid
 from ..extensions import db
-from ..models import Attendee, Event
+from ..models import Attendee, Device, Event
 
 COOKIE = "em_device"
 MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
 MAX_EVENTS = 20  # keep the cookie small; the oldest events drop off first
+DEVICE_KEY = "_d"
 
 
 def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="eventmate-device")
 
 
-def codes() -> dict[str, str]:
+def _cookie() -> dict:
     raw = request.cookies.get(COOKIE)
     if not raw:
         return {}
@@ -33,6 +40,16 @@ def codes() -> dict[str, str]:
     except BadSignature:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def codes() -> dict[str, str]:
+    """Event id → return code, for every event this device checked in to."""
+    return {k: v for k, v in _cookie().items() if k.isdigit() and isinstance(v, str)}
+
+
+def credential() -> str | None:
+    value = _cookie().get(DEVICE_KEY)
+    return value if isinstance(value, str) and value else None
 
 
 def attendee_for(event: Event) -> tuple[Attendee | None, str | None]:
@@ -46,16 +63,79 @@ def attendee_for(event: Event) -> tuple[Attendee | None, str | None]:
         return None, None
 
 
-def remember(response, event_id: int, code: str):
-    """Add (or replace) this device's code for an event."""
-    current = codes()
-    current.pop(str(event_id), None)
-    current[str(event_id)] = code
-    while len(current) > MAX_EVENTS:
-        current.pop(next(iter(current)))
+def _held_attendees() -> list[Attendee]:
+    """The attendees this cookie's codes still open (a renewed code opens nothing)."""
+    held = []
+    for event_id, code in codes().items():
+        try:
+            held.append(checkin.attendee_by_code(db.session, code, event_id=int(event_id)))
+        except ReturnCodeInvalid:
+            continue
+    return held
+
+
+def form_device_credential(form_token: str) -> str:
+    """A new phone's device credential, derived from its check-in form: the same form sent
+    twice (a double tap, a retry) ends on one device with one cookie."""
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), f"device:{form_token}".encode(),
+                    "sha256").hexdigest()
+
+
+def remember(response, attendee: Attendee, code: str, new_credential: str | None = None):
+    """Add (or replace) this device's code for an event, and record the device as holding
+    that attendee. A cookie without a device gets one, holding all its events."""
+    cred = credential()
+    others = [] if cred else _held_attendees()
+    cred = cred or new_credential or secrets.token_urlsafe(32)
+    devices.attach(db.session, cred, [*others, attendee])
+    values = codes()
+    values.pop(str(attendee.event_id), None)
+    values[str(attendee.event_id)] = code
+    while len(values) > MAX_EVENTS:
+        values.pop(next(iter(values)))
+    return _set(response, {**values, DEVICE_KEY: cred})
+
+
+def seen() -> None:
+    """Note that this phone is in use (at most hourly). Best effort: a page never fails on it."""
+    found = devices.find(db.session, credential())
+    if found is None:
+        return
+    db.session.commit()  # end the page's read first: the write then starts a fresh transaction
+    try:
+        devices.touch(db.session, found)
+    except OperationalError:  # the database is busy or read-only: try again next visit
+        db.session.rollback()
+
+
+def device_for_request() -> Device | None:
+    """This browser's device row, made now for a cookie from before devices existed.
+    None when the browser holds no attendee at all."""
+    if "device" in g:
+        return g.device
+    cred = credential()
+    found = devices.find(db.session, cred) if cred else None
+    if found is None:
+        held = _held_attendees()
+        if held:
+            cred = cred or secrets.token_urlsafe(32)
+            found = devices.attach(db.session, cred, held)
+            g.device_cookie = {**codes(), DEVICE_KEY: cred}
+    g.device = found
+    return found
+
+
+def save_cookie(response):
+    """After `device_for_request` made a device, the browser keeps its credential."""
+    if "device_cookie" in g:
+        _set(response, g.device_cookie)
+    return response
+
+
+def _set(response, value: dict):
     response.set_cookie(
         COOKIE,
-        _serializer().dumps(current),
+        _serializer().dumps(value),
         max_age=MAX_AGE,
         httponly=True,
         samesite="Lax",

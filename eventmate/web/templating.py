@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from flask import current_app, request
 from werkzeug.routing import IntegerConverter
 
-from .. import clock, tokens
+from .. import clock, contact, push, tokens
 
 
 def public_url(path: str) -> str:
@@ -39,6 +40,16 @@ def base_url_warning(url: str) -> str | None:
     return None
 
 
+def push_key() -> str:
+    """The VAPID public key the page subscribes with (derived once per key)."""
+    return _public_key(current_app.config["VAPID_PRIVATE_KEY"])
+
+
+@cache
+def _public_key(private_key: str) -> str:
+    return push.application_server_key(private_key)
+
+
 def format_local(moment: datetime | None, zone, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
     if moment is None:
         return ""
@@ -56,3 +67,4 @@ def register(app) -> None:
     app.jinja_env.globals.update(public_url=public_url, now=clock.now)
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["grouped"] = tokens.group
+    app.jinja_env.filters["contact_links"] = contact.linkify

@@ -1,0 +1,160 @@
+"""Devices: each phone or browser, the attendees it holds, and its push subscriptions.
+
+A device is known by a credential in its (signed) cookie; the database keeps only the hash.
+Push subscriptions hang off the device, so one phone gets one message per attendee it holds.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from . import clock, tokens
+from .models import Attendee, Device, DeviceAttendee, PushSubscription
+from .push import Subscription
+
+log = logging.getLogger("eventmate.actions")
+
+#: "Last seen" is written at most this often, so reading pages rarely writes.
+SEEN_EVERY = timedelta(hours=1)
+#: A subscription the browser has not shown us for this long is dropped (WebKit may keep
+#: answering 200 for a dead one).
+SUBSCRIPTION_LIFETIME = timedelta(days=60)
+
+
+def find(session, credential: str | None) -> Device | None:
+    if not credential:
+        return None
+    return session.scalar(sa.select(Device).where(Device.credential_hash == tokens.digest(credential)))
+
+
+def attach(session, credential: str, attendees: list[Attendee]) -> Device:
+    """The device with this credential (created when new), holding these attendees. Commits.
+
+    Two racing requests with the same credential (a double-tapped check-in) end on one row.
+    """
+    now = clock.now()
+    device = find(session, credential)
+    if device is None:
+        device = Device(credential_hash=tokens.digest(credential), created_at=now, last_seen_at=now)
+        try:
+            with session.begin_nested():
+                session.add(device)
+        except IntegrityError:
+            device = find(session, credential)
+    held = set(session.scalars(
+        sa.select(DeviceAttendee.attendee_id).where(DeviceAttendee.device_id == device.id)
+    ))
+    for attendee in attendees:
+        if attendee.id in held:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(DeviceAttendee(device_id=device.id, attendee_id=attendee.id, created_at=now))
+        except IntegrityError:
+            pass  # the racing request linked it a moment ago
+    device.last_seen_at = now
+    session.commit()
+    return device
+
+
+def touch(session, device: Device) -> None:
+    """Record that the device is in use, at most hourly (one conditional UPDATE)."""
+    now = clock.now()
+    if device.last_seen_at > now - SEEN_EVERY:
+        return
+    session.execute(sa.update(Device).where(Device.id == device.id, Device.last_seen_at <= now - SEEN_EVERY)
+                    .values(last_seen_at=now), execution_options={"synchronize_session": False})
+    session.commit()
+
+
+def subscribe(session, device: Device, sub: Subscription) -> bool:
+    """Keep this browser's push subscription on this device; True when it is new. Commits.
+
+    Seeing it again confirms it is alive. An endpoint known on another device moves here:
+    the browser that posts it is the one that owns it.
+    """
+    now = clock.now()
+    digest = tokens.digest(sub.endpoint)
+    existing = session.scalar(sa.select(PushSubscription).where(PushSubscription.endpoint_hash == digest))
+    if existing is not None:
+        existing.device_id, existing.p256dh, existing.auth = device.id, sub.p256dh, sub.auth
+        existing.confirmed_at = now
+        session.commit()
+        return False
+    row = PushSubscription(device_id=device.id, endpoint=sub.endpoint, endpoint_hash=digest,
+                           p256dh=sub.p256dh, auth=sub.auth, created_at=now, confirmed_at=now)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # the same browser posted twice at once
+        session.commit()
+        return False
+    session.commit()
+    log.info("push subscribed: device=%s", device.id)
+    return True
+
+
+def renew(session, old_endpoint: str, old_auth: str, new: Subscription) -> bool:
+    """Swap a subscription the browser replaced for its successor, on the same device."""
+    old = session.scalar(sa.select(PushSubscription).where(
+        PushSubscription.endpoint_hash == tokens.digest(old_endpoint)))
+    if old is None or not hmac.compare_digest(old.auth.encode(), old_auth.rstrip("=").encode()):
+        return False
+    device = session.get(Device, old.device_id)
+    session.delete(old)
+    session.flush()
+    subscribe(session, device, new)
+    return True
+
+
+def unsubscribe(session, device: Device, endpoint: str) -> bool:
+    """Forget this device's subscription; True when there was one. Commits."""
+    deleted = session.execute(sa.delete(PushSubscription).where(
+        PushSubscription.device_id == device.id,
+        PushSubscription.endpoint_hash == tokens.digest(endpoint),
+    )).rowcount
+    session.commit()
+    if deleted:
+        log.info("push unsubscribed: device=%s", device.id)
+    return bool(deleted)
+
+
+def subscriptions_for(session, attendee_id: int) -> list[PushSubscription]:
+    """Every live subscription on the devices that hold this attendee."""
+    return subscriptions_by_attendee(session, [attendee_id]).get(attendee_id, [])
+
+
+def subscriptions_by_attendee(session, attendee_ids: list[int]) -> dict[int, list[PushSubscription]]:
+    """The same, for a batch of attendees in one query."""
+    rows = session.execute(
+        sa.select(DeviceAttendee.attendee_id, PushSubscription)
+        .join(PushSubscription, PushSubscription.device_id == DeviceAttendee.device_id)
+        .where(DeviceAttendee.attendee_id.in_(attendee_ids),
+               PushSubscription.confirmed_at > clock.now() - SUBSCRIPTION_LIFETIME)
+        .order_by(PushSubscription.id)
+    ).all()
+    found: dict[int, list[PushSubscription]] = {}
+    for attendee_id, sub in rows:
+        found.setdefault(attendee_id, []).append(sub)
+    return found
+
+
+def expire_subscriptions(session) -> int:
+    """Drop subscriptions not confirmed for 60 days. Commits; returns how many."""
+    deleted = session.execute(sa.delete(PushSubscription).where(
+        PushSubscription.confirmed_at <= clock.now() - SUBSCRIPTION_LIFETIME
+    )).rowcount
+    session.commit()
+    return deleted
+
+
+def has_subscription(session, device: Device | None) -> bool:
+    if device is None:
+        return False
+    return session.scalar(sa.select(PushSubscription.id).where(PushSubscription.device_id == device.id)
+                          .limit(1)) is not None

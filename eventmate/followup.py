@@ -1,0 +1,262 @@
+"""The next morning: when the prompt is due, what it says, the reminder, and follow-ups.
+
+Outgoing messages are rows (`Message`) with a due time; `dispatch` sends them. This module
+decides *when* and *what*; it never sends anything itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+import sqlalchemy as sa
+from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import escape
+from sqlalchemy.exc import IntegrityError
+
+from . import clock, mail
+from .errors import NotFound
+from .models import Attendee, Event, FollowUp, Message, Note, Pick
+
+log = logging.getLogger("eventmate.actions")
+
+#: The prompt comes at least this long after the event ends: people sleep first.
+QUIET_AFTER_EVENT = timedelta(hours=6)
+#: The one gentle reminder, if nothing was sent by then ...
+REMINDER_AFTER = timedelta(hours=8)
+#: ... and never this late in the recipient's evening.
+REMINDER_LATEST = time(21, 0)
+#: A prompt the worker only reaches later than this (it was down) is too late to be useful.
+STALE_AFTER = timedelta(hours=24)
+
+
+def prompt_due_at(event: Event) -> datetime:
+    """The first prompt hour, in the event's time zone, at least 6 hours after the end (UTC).
+
+    Ends 22:00 → 09:00 the next day; ends 01:00 → 09:00 that day. Built from the local wall
+    clock each day, so a DST change between the end and the prompt keeps it at 09:00 local.
+    """
+    earliest = event.ends_at + QUIET_AFTER_EVENT
+    day = event.local(earliest).date()
+    while True:
+        due = clock.to_utc(datetime.combine(day, time(event.prompt_hour), tzinfo=event.zone))
+        if due >= earliest:
+            return due
+        day += timedelta(days=1)
+
+
+def prompt_when(event: Event) -> str | None:
+    """"tomorrow at 9:00", "today at 9:00", "on Fri 15 May at 9:00"; None once it is due."""
+    due = prompt_due_at(event)
+    now = clock.now()
+    if due <= now:
+        return None
+    local_due, today = event.local(due), event.local(now).date()
+    hour = f"{local_due.hour}:00"
+    if local_due.date() == today:
+        return f"today at {hour}"
+    if local_due.date() == today + timedelta(days=1):
+        return f"tomorrow at {hour}"
+    return f"on {local_due:%a} {local_due.day} {local_due:%b} at {hour}"
+
+
+def reminder_due_at(event: Event, prompt_sent_at: datetime) -> datetime | None:
+    """8 hours after the prompt, unless that is after 21:00 where the event is."""
+    due = prompt_sent_at + REMINDER_AFTER
+    local = event.local(due)
+    if local.date() != event.local(prompt_sent_at).date() or local.time() > REMINDER_LATEST:
+        return None
+    return due
+
+
+def _queue(session, attendee: Attendee, kind: str, due_at: datetime, dedupe_key: str | None) -> bool:
+    """Add a message row; False when the dedupe key says it exists already."""
+    row = Message(event_id=attendee.event_id, attendee_id=attendee.id, kind=kind, dedupe_key=dedupe_key,
+                  due_at=due_at, state="pending", attempts=0, outcome="", created_at=clock.now())
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def schedule_prompt(session, attendee: Attendee) -> None:
+    """Make sure the morning prompt is queued for someone who has picked (no commit).
+
+    Called inside the transaction that adds a pick; at most one prompt per attendee is held
+    by the unique dedupe key, so a racing second pick changes nothing.
+    """
+    key = f"prompt:{attendee.id}"
+    if session.scalar(sa.select(Message.id).where(Message.dedupe_key == key)) is None:
+        _queue(session, attendee, "prompt", prompt_due_at(attendee.event), key)
+
+
+def reminder_row(attendee: Attendee, due_at: datetime) -> dict:
+    """The one reminder after a prompt went out, as a row for a bulk insert that skips it
+    when it exists already (its dedupe key)."""
+    return {"event_id": attendee.event_id, "attendee_id": attendee.id, "kind": "reminder",
+            "dedupe_key": f"reminder:{attendee.id}", "due_at": due_at, "state": "pending", "attempts": 0,
+            "outcome": "", "created_at": clock.now()}
+
+
+def reschedule_event(session, event: Event) -> int:
+    """The event's times changed: move its pending prompts (no commit). Returns how many."""
+    moved = session.execute(
+        sa.update(Message)
+        .where(Message.event_id == event.id, Message.kind == "prompt", Message.state == "pending")
+        .values(due_at=prompt_due_at(event))
+    ).rowcount
+    # A reminder belongs to a prompt already sent; the new times cannot make it sensible.
+    session.execute(
+        sa.update(Message)
+        .where(Message.event_id == event.id, Message.kind == "reminder", Message.state == "pending")
+        .values(state="cancelled", outcome="event rescheduled")
+    )
+    return moved
+
+
+def notify(session, attendee: Attendee, kind: str) -> None:
+    """Queue a notification that goes out as soon as a worker sees it (no commit)."""
+    _queue(session, attendee, kind, clock.now(), None)
+
+
+# --- what the prompt says --------------------------------------------------------------
+
+@dataclass
+class Person:
+    """One of my three on the follow-up page."""
+
+    person: Attendee
+    note: Note | None
+    followed_up: bool
+
+
+def my_three_for_followup(session, me: Attendee) -> list[Person]:
+    """My picks with my notes and whether I followed up yet, in slot order."""
+    rows = session.execute(
+        sa.select(Pick, Attendee, Note)
+        .join(Attendee, Attendee.id == Pick.picked_id)
+        .outerjoin(Note, sa.and_(Note.author_id == me.id, Note.subject_id == Pick.picked_id))
+        .where(Pick.picker_id == me.id)
+        .order_by(Pick.slot)
+    ).all()
+    done = set(session.scalars(sa.select(FollowUp.subject_id).where(FollowUp.author_id == me.id)))
+    return [Person(person=a, note=n, followed_up=a.id in done) for _p, a, n in rows]
+
+
+def names(people: list[str]) -> str:
+    """"Ana", "Ana and Ben", "Ana, Ben and Chloe"."""
+    if len(people) <= 1:
+        return "".join(people)
+    return ", ".join(people[:-1]) + " and " + people[-1]
+
+
+def first_name(name: str) -> str:
+    return name.split()[0] if name.split() else name
+
+
+def waiting_by_attendee(session, attendee_ids: list[int]) -> dict[int, list[str]]:
+    """For each attendee, the names of their picks they have not followed up with yet
+    (one query for a whole batch of prompts)."""
+    done = sa.exists().where(FollowUp.author_id == Pick.picker_id, FollowUp.subject_id == Pick.picked_id)
+    rows = session.execute(
+        sa.select(Pick.picker_id, Attendee.name)
+        .join(Attendee, Attendee.id == Pick.picked_id)
+        .where(Pick.picker_id.in_(attendee_ids), ~done)
+        .order_by(Pick.picker_id, Pick.slot)
+    ).all()
+    waiting: dict[int, list[str]] = {i: [] for i in attendee_ids}
+    for picker_id, name in rows:
+        waiting[picker_id].append(name)
+    return waiting
+
+
+def compose(kind: str, attendee: Attendee, event: Event, waiting: list[str]) -> tuple[str, str] | None:
+    """(title, body) of a notification; None when there is nothing to say any more."""
+    if kind in ("prompt", "reminder"):
+        if not waiting:
+            return None
+        who = names([first_name(n) for n in waiting])
+        if kind == "reminder":
+            return (f"Still time to write to {who}",
+                    "A short note today shows you were listening. It takes about a minute.")
+        return (f"Good morning, {first_name(attendee.name)}",
+                f"Send {who} a note while {event.name} is still fresh, and suggest a coffee. "
+                "About a minute.")
+    return ("Something new for you", f"From {event.name}: open EventMate to see it.")
+
+
+def has_followed_up(session, attendee: Attendee) -> bool:
+    found = session.scalar(sa.select(FollowUp.id).where(FollowUp.author_id == attendee.id).limit(1))
+    return found is not None
+
+
+def waiting_prompt(session, attendee: Attendee) -> Message | None:
+    """The morning prompt, once it is due: it waits at the top of the event page."""
+    return session.scalar(
+        sa.select(Message).where(
+            Message.attendee_id == attendee.id, Message.kind == "prompt",
+            Message.due_at <= clock.now(), Message.state.in_(("pending", "sent")),
+        )
+    )
+
+
+def mark_followed_up(session, me: Attendee, subject_id: int, channel: str = "confirmed") -> None:
+    """I followed up with one of my three (here: I confirm I sent it my own way)."""
+    picked = sa.select(Pick.id).where(Pick.picker_id == me.id, Pick.picked_id == subject_id)
+    if session.scalar(picked) is None:
+        raise NotFound("That person isn't one of your three.")
+    row = FollowUp(event_id=me.event_id, author_id=me.id, subject_id=subject_id, channel=channel,
+                   created_at=clock.now())
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        pass  # already recorded: pressing twice changes nothing
+    session.commit()
+    log.info("followed up: event=%s author=%s subject=%s channel=%s", me.event_id, me.id, subject_id, channel)
+
+
+def email_for(attendee: Attendee, payload: dict, unsubscribe_url: str | None) -> mail.Email:
+    """The morning prompt as an email, for someone without a working push subscription."""
+    title, body, url = payload["title"], payload["body"], payload["url"]
+    event = attendee.event.name
+    text = f"{title}\n\n{body}\n\nOpen your follow-up page: {url}\n"
+    if unsubscribe_url:
+        text += f"\nNo more emails about {event}: {unsubscribe_url}\n"
+    html = (f"<p><strong>{escape(title)}</strong></p><p>{escape(body)}</p>"
+            f'<p><a href="{escape(url)}">Open your follow-up page</a></p>')
+    if unsubscribe_url:
+        html += (f'<p style="color:#666;font-size:13px">No more emails about {escape(event)}? '
+                 f'<a href="{escape(unsubscribe_url)}">Unsubscribe</a></p>')
+    return mail.Email(to=attendee.email, subject=f"{title}: your follow-ups from {event}",
+                      text=text, html=html, unsubscribe_url=unsubscribe_url)
+
+
+def unsubscribe_token(secret: str, attendee_id: int) -> str:
+    """The signed part of the one-click unsubscribe link in an email."""
+    return URLSafeSerializer(secret, salt="eventmate-unsubscribe").dumps(attendee_id)
+
+
+def unsubscribe_target(session, secret: str, token: str) -> Attendee:
+    """Whose emails an unsubscribe link stops; NotFound for a damaged link."""
+    try:
+        attendee_id = URLSafeSerializer(secret, salt="eventmate-unsubscribe").loads(token)
+    except BadSignature:
+        attendee_id = None
+    attendee = session.get(Attendee, attendee_id) if isinstance(attendee_id, int) else None
+    if attendee is None:
+        raise NotFound("That unsubscribe link isn't complete. Please copy all of it.")
+    return attendee
+
+
+def unsubscribe(session, secret: str, token: str) -> Attendee:
+    """No more email for this attendee (from the link or the mail client's one-click button)."""
+    attendee = unsubscribe_target(session, secret, token)
+    if attendee.email_opted_out_at is None:
+        attendee.email_opted_out_at = clock.now()
+        session.commit()
+        log.info("email unsubscribed: event=%s attendee=%s", attendee.event_id, attendee.id)
+    return attendee
