@@ -61,7 +61,11 @@ self.addEventListener("notificationclick", function (event) {
     var found = windowFor(list, url);
     if (found.exact) return found.exact.focus();
     if (found.any && "navigate" in found.any) {
-      return found.any.focus().then(function (client) { return client.navigate(url); });
+      // navigate() fails for a window this worker doesn't control: open a new one then.
+      return found.any.focus()
+        .then(function (client) { return client.navigate(url); })
+        .then(function (client) { return client || self.clients.openWindow(url); })
+        .catch(function () { return self.clients.openWindow(url); });
     }
     return self.clients.openWindow(url);
   }));

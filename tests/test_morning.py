@@ -353,3 +353,20 @@ def test_after_the_prompt_the_page_says_the_three_are_set(app, runner, morning):
     assert "data-three-fixed" in page and ">Remove<" not in page
     refused = post(phone, f"/e/{morning.event.slug}/picks/{morning.people['Ben Okafor'].id}/remove")
     assert refused.status_code == 409 and "your three are set" in text(refused)
+
+
+@pytest.mark.parametrize(("count", "words"), [(1, "the person I chose"), (2, "the two people I chose"),
+                                              (3, "the three people I chose")])
+def test_the_reminder_button_says_why_in_words_that_fit(app, make_organiser, make_event, make_attendee,
+                                                        at_the_event, count, words):
+    event = make_event(make_organiser())
+    me = make_attendee(event, "Ana Lima")
+    others = [make_attendee(event) for _ in range(count)]
+    with app.app_context():
+        row = db.session.get(Attendee, me.id)
+        for other in others:
+            picks.pick(db.session, row, other.id)
+    phone = app.test_client()
+    post(phone, "/return", {"code": me.code})
+    page = text(phone.get(f"/e/{event.slug}"))
+    assert f"Remind me tomorrow at 9:00 to follow up with {words}</button>" in page
