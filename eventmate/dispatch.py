@@ -361,7 +361,7 @@ class Dispatcher:
             mail.send(self.settings.smtp_url, self.settings.mail_from,
                       followup.email_for(job.attendee, job.payload, unsubscribe),
                       timeout=self.settings.push_timeout)
-        except mail.MailError as error:
+        except (mail.MailError, ValueError) as error:  # ValueError: an address we cannot write to
             log.warning("email failed: message=%s: %s", job.message.id, error)
             return False, str(error)
         return True, ""

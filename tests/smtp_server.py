@@ -84,6 +84,17 @@ class RecordingHandler:
             return list(self._deliveries)
 
 
+class _SMTP(SMTP):
+    def connection_lost(self, error):
+        super().connection_lost(error)
+        # A client that hangs up mid-conversation (a failed TLS handshake) leaves its
+        # ConnectionResetError on this future; asyncio would log "Future exception was
+        # never retrieved" if the future is collected before this protocol. Retrieve it now.
+        closed = getattr(self, "_closed", None)
+        if closed is not None and closed.done() and not closed.cancelled():
+            closed.exception()
+
+
 class _Controller(Controller):
     """Listens on an already-bound socket (no race for a free port) and hands the SMTP
     instance its loop explicitly (aiosmtpd's loop lookup toggles global warning filters)."""
@@ -96,7 +107,7 @@ class _Controller(Controller):
         return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
 
     def factory(self):
-        return SMTP(self.handler, loop=self.loop, **self.SMTP_kwargs)
+        return _SMTP(self.handler, loop=self.loop, **self.SMTP_kwargs)
 
 
 class SmtpServer:
