@@ -130,20 +130,18 @@ class Person:
 
     person: Attendee
     note: Note | None
+    #: Their contact details, when they shared them with me (the contact rule, in picks).
+    contact: str | None
     followed_up: bool
 
 
 def my_three_for_followup(session, me: Attendee) -> list[Person]:
-    """My picks with my notes and whether I followed up yet, in slot order."""
-    rows = session.execute(
-        sa.select(Pick, Attendee, Note)
-        .join(Attendee, Attendee.id == Pick.picked_id)
-        .outerjoin(Note, sa.and_(Note.author_id == me.id, Note.subject_id == Pick.picked_id))
-        .where(Pick.picker_id == me.id)
-        .order_by(Pick.slot)
-    ).all()
+    """My picks with my notes, their shared contact and whether I followed up yet."""
+    from .picks import my_three  # imported here: picks schedules prompts through this module
+
     done = set(session.scalars(sa.select(FollowUp.subject_id).where(FollowUp.author_id == me.id)))
-    return [Person(person=a, note=n, followed_up=a.id in done) for _p, a, n in rows]
+    return [Person(person=c.person, note=c.note, contact=c.shared_contact, followed_up=c.person.id in done)
+            for c in my_three(session, me)]
 
 
 def names(people: list[str]) -> str:

@@ -370,3 +370,20 @@ def test_the_reminder_button_says_why_in_words_that_fit(app, make_organiser, mak
     post(phone, "/return", {"code": me.code})
     page = text(phone.get(f"/e/{event.slug}"))
     assert f"Remind me tomorrow at 9:00 to follow up with {words}</button>" in page
+
+
+def test_follow_up_page_offers_only_contacts_shared_with_me(app, make_organiser, make_event, make_attendee,
+                                                           at_the_event):
+    event = make_event(make_organiser())
+    ana = make_attendee(event, "Ana Lima")
+    ben = make_attendee(event, "Ben Okafor", contact="ben@studio.example")
+    chloe = make_attendee(event, "Chloe Dubois", contact="chloe@press.example")
+    with app.app_context():
+        picks.pick(db.session, db.session.get(Attendee, ana.id), ben.id)
+        picks.pick(db.session, db.session.get(Attendee, ana.id), chloe.id)
+        picks.pick(db.session, db.session.get(Attendee, ben.id), ana.id)  # Ben chose Ana: she may write
+    phone = app.test_client()
+    post(phone, "/return", {"code": ana.code})
+    page = text(phone.get(f"/e/{event.slug}/follow-up"))
+    assert 'href="mailto:ben@studio.example"' in page
+    assert "chloe@press.example" not in page  # Chloe didn't choose Ana: her details stay hers

@@ -304,9 +304,6 @@ def follow_up(slug: str):
     """The morning after: my three, what I noted about each, and the next step."""
     event, me = _me(slug)
     people = followup.my_three_for_followup(db.session, me)
-    contacts = {c.person.id: c.shared_contact for c in picks.my_three(db.session, me)}
-    for p in people:
-        p.contact = contacts.get(p.person.id)
     return render_template("attendee/followup.html", event=event, me=me, people=people,
                            prompts=notes.PROMPTS)
 
