@@ -1,6 +1,8 @@
-"""Check-in and "who's here" throughput and latency through gunicorn, against a bare route.
+"""Check-in and "who's here" throughput and latency through gunicorn, against a bare route;
+then the morning push fan-out (bench/fanout.py).
 
     cd /work/main && bash scripts/with-postgres.sh .venv/bin/python bench/run.py   # or: make bench
+    bash scripts/with-postgres.sh .venv/bin/python bench/run.py --only fanout       # one of them
 
 For each database (SQLite WAL in a fresh temporary file; PostgreSQL from
 EVENTMATE_TEST_POSTGRES_URL, skipped with a message when unset) this migrates a fresh database
@@ -29,6 +31,10 @@ shares that one identity: reading is what is measured. Each page is checked to b
 who's-here page (25 `data-person=` cards and the expected count) before the run, and again
 after each wrk phase (wrk counts non-2xx statuses but does not read bodies). The bytes on the
 wire per page are measured with Accept-Encoding identity, gzip and br.
+
+The fan-out (`--only fanout`, options `--fanout-*`) is described in bench/fanout.py: 10,000
+due prompts sent by `flask send-prompts` to a local push service in another process, against
+the encrypt-only rate measured in the same run.
 
 The load generator is a small asyncio HTTP/1.1 client in this process (gunicorn's sync workers
 close every connection, so there is no keep-alive to exploit), plus wrk. Both share the 2 cores
@@ -898,6 +904,8 @@ def weight_table(info: dict[str, dict]) -> tuple[str, list[str]]:
 
 
 def main() -> int:
+    import fanout  # bench/fanout.py (bench/ is on sys.path: this file runs as a script)
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=6.0, help="seconds per phase")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up")
@@ -925,11 +933,40 @@ def main() -> int:
     parser.add_argument("--wsgi", default="bench.wsgi:app",
                         help="what gunicorn serves (to try a fix without editing the app)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--only", nargs="+", choices=["checkin", "fanout"],
+                        help="run only these benchmarks (default: all). checkin = check-in and who's "
+                             "here through gunicorn; fanout = the morning push fan-out (bench/fanout.py)")
+    fanout.add_arguments(parser, prefix="fanout-")
     args = parser.parse_args()
 
-    # A plain SIGTERM (timeout, CI) still unwinds, so gunicorn is stopped.
+    if args.fanout_count < 4:
+        parser.error("--fanout-count must be at least 4 (each attendee picks three others)")
+    only = args.only or ["checkin", "fanout"]
+
+    # A plain SIGTERM (timeout, CI) still unwinds, so gunicorn (and the push service) stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
+    out: dict = {}
+    if "checkin" in only:
+        out.update(run_checkin(args))
+    if "fanout" in only:
+        options = fanout.options(args, "fanout-")
+        print(f"\nEventMate benchmark (morning fan-out): {options.count} due prompts, `flask send-prompts` "
+              f"-> a local push service in another process (VAPID verified on every push, every "
+              f"{options.sample_every}th subscription decrypted), {os.cpu_count()} CPUs", flush=True)
+        fanout_results, fanout_text = fanout.run(args.databases, options)
+        print()
+        print(fanout_text)
+        out["fanout"] = fanout_results
+    print(f"\nWhole run: {time.monotonic() - started:.0f} s")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+def run_checkin(args) -> dict:
+    """Check-in and who's here, through gunicorn, on each database; prints the tables."""
     print(f"EventMate benchmark (check-in{', who is here' if args.who else ''}): gunicorn sync "
           f"x{args.workers}, {os.cpu_count()} CPUs, {args.duration:g} s per phase, "
           f"concurrency {args.concurrency}, per-address limit {ADDRESS_LIMIT!r}, "
@@ -980,12 +1017,7 @@ def main() -> int:
                       f"{WHO_PAGE_SIZE} people per page")
         for line in weight_verdicts:
             print("  " + line)
-    print(f"\nWhole run: {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"results": results, "verdicts": verdicts + weight_verdicts,
-                                         "who": info}, indent=2, ensure_ascii=False))
-    return 0
+    return {"results": results, "verdicts": verdicts + weight_verdicts, "who": info}
 
 
 if __name__ == "__main__":
