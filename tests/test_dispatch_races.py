@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from push_fixtures import push_receiver_fixture  # noqa: F401
 
@@ -21,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROMPTS = 1000
 WORKERS = 4
 BATCH = 50
+#: Long enough for a batch of 50 on a busy 2-core machine, short enough to wait for once.
+KILL_TEST_CLAIM = 10
 
 
 def _seed(url: str, receiver, count: int) -> list[dict]:
@@ -64,9 +67,14 @@ def _seed(url: str, receiver, count: int) -> list[dict]:
     return subs
 
 
-def _worker(url: str, logs: Path) -> subprocess.Popen:
-    """`flask worker` in its own process, its output kept in a file for the failure message."""
-    env = {**os.environ, "EVENTMATE_DATABASE_URL": url, "EVENTMATE_DISPATCH_CLAIM_SECONDS": "3",
+def _worker(url: str, logs: Path, claim_seconds: int = 120) -> subprocess.Popen:
+    """`flask worker` in its own process, its output kept in a file for the failure message.
+
+    A claim outlives any batch here (the default), except where a test kills a worker and
+    wants its claims back soon: on a busy machine a batch can outlast a short claim, and then
+    a second worker rightly takes it over and sends it again.
+    """
+    env = {**os.environ, "EVENTMATE_DATABASE_URL": url, "EVENTMATE_DISPATCH_CLAIM_SECONDS": str(claim_seconds),
            "EVENTMATE_DISPATCH_BATCH": str(BATCH), "EVENTMATE_PUSH_TIMEOUT_SECONDS": "5"}
     log = logs / f"worker-{time.monotonic_ns()}.log"
     with open(log, "wb") as out:
@@ -109,6 +117,7 @@ def _delivered(receiver) -> Counter:
     return Counter(d.subscription_id for d in receiver.deliveries if d.status_returned == 201)
 
 
+@pytest.mark.timeout(300)  # four processes on two cores: give a busy CI room
 def test_four_workers_deliver_a_thousand_prompts_exactly_once(database_url, push_receiver, tmp_path):
     subs = _seed(database_url, push_receiver, PROMPTS)
     workers = [_worker(database_url, tmp_path) for _ in range(WORKERS)]
@@ -122,9 +131,10 @@ def test_four_workers_deliver_a_thousand_prompts_exactly_once(database_url, push
     assert push_receiver.rejections == []
 
 
+@pytest.mark.timeout(300)
 def test_a_worker_killed_mid_pass_loses_nothing_and_repeats_at_most_its_claims(database_url, push_receiver, tmp_path):
     _seed(database_url, push_receiver, PROMPTS)
-    workers = [_worker(database_url, tmp_path) for _ in range(WORKERS)]
+    workers = [_worker(database_url, tmp_path, claim_seconds=KILL_TEST_CLAIM) for _ in range(WORKERS)]
     try:
         deadline = time.monotonic() + 60
         while len(push_receiver.deliveries) < PROMPTS // 5 and time.monotonic() < deadline:
@@ -138,7 +148,7 @@ def test_a_worker_killed_mid_pass_loses_nothing_and_repeats_at_most_its_claims(d
                 "SELECT count(*) FROM message WHERE state = 'pending' AND claimed_by LIKE :me"
             ), {"me": f"%:{victim.pid}:%"}).scalar()
         engine.dispose()
-        workers.append(_worker(database_url, tmp_path))  # a restart
+        workers.append(_worker(database_url, tmp_path, claim_seconds=KILL_TEST_CLAIM))  # a restart
         _wait_until_all_sent(database_url, workers)
     finally:
         _stop(workers)
