@@ -169,6 +169,26 @@ def assert_rows_kept(url: str) -> None:
 def test_every_migration_keeps_existing_rows(empty_url):
     migrate_and_fill(empty_url)
     assert_rows_kept(empty_url)
+    assert_prompts_scheduled_for_existing_picks(empty_url)
+
+
+def assert_prompts_scheduled_for_existing_picks(url: str) -> None:
+    """The devices/messages migration queues the morning prompt for whoever had picked."""
+    from datetime import UTC, datetime
+
+    from eventmate.models import Message
+
+    app = create_app(app_config(url))
+    with app.app_context():
+        prompts = db.session.execute(
+            sa.select(Message.attendee_id, Message.kind, Message.state, Message.due_at).order_by(Message.attendee_id)
+        ).all()
+        db.session.remove()
+        db.engine.dispose()
+    # Ana and Zoë picked (Kwame and Priya didn't). Lisbon (UTC+1 in May), ends 22:00 UTC =
+    # 23:00 local; 6 h later is 05:00, so 09:00 Lisbon = 08:00 UTC the next day.
+    due = datetime(2026, 5, 15, 8, 0, tzinfo=UTC)
+    assert [tuple(row) for row in prompts] == [(1, "prompt", "pending", due), (2, "prompt", "pending", due)]
 
 
 def test_sqlite_migration_rebuilding_event_keeps_attendees_picks_and_notes(tmp_path):
