@@ -131,7 +131,10 @@ def check_in(session, event: Event, data: dict, form_token: str, secret: str) ->
     except IntegrityError:
         session.rollback()
         existing = session.scalar(sa.select(Attendee).where(Attendee.checkin_token == form_token))
-        if existing is None or existing.event_id != event.id:
+        if existing is not None and existing.event_id != event.id:
+            # A form from another event's poster: it can't check anyone in here.
+            raise ValidationFailed({"form": "This form has expired. Please scan the poster again."}) from None
+        if existing is None:
             raise
         return existing, code
     log.info("checked in: event=%s attendee=%s", event.id, attendee.id)

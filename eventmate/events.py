@@ -68,9 +68,11 @@ def _read_event(data: dict) -> dict:
         fields.error("timezone", "Please choose the time zone the event happens in.")
     else:
         try:
-            zone = ZoneInfo(tz_name)
+            # Known names only, checked first: ZoneInfo("A" * 300) raises OSError (file name
+            # too long), not ZoneInfoNotFoundError.
             if tz_name not in all_zones():
                 raise ZoneInfoNotFoundError(tz_name)
+            zone = ZoneInfo(tz_name)
         except (ZoneInfoNotFoundError, ValueError):
             zone = None
             fields.error("timezone", "We don't know that time zone. Try a city, like Europe/London.")

@@ -20,6 +20,7 @@ from ..errors import (
 from ..extensions import db, limiter
 from . import device
 from .errors import wants_json
+from .redirects import same_site_path
 from .templating import format_local, public_url, push_key
 
 bp = Blueprint("attendee", __name__)
@@ -204,10 +205,8 @@ def remove_pick(slug: str, person_id: int):
 
 def _back(event) -> str:
     """Where to go after a pick: back to the list the person came from, else home."""
-    target = request.form.get("next", "")
-    if target.startswith(f"/e/{event.slug}") and "//" not in target:
-        return target
-    return url_for("attendee.home", slug=event.slug)
+    target = same_site_path(request.form.get("next"), prefix=f"/e/{event.slug}")
+    return target or url_for("attendee.home", slug=event.slug)
 
 
 @bp.route("/e/<slug>/notes/<id:person_id>", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from .. import clock, events, organisers, qr
 from ..errors import BadCredentials, DomainError, InvitationInvalid, SignupClosed, ValidationFailed
 from ..extensions import db, limiter, login_manager
 from ..models import Organiser
+from .redirects import same_site_path
 from .templating import base_url_warning, public_url
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
@@ -63,11 +64,8 @@ def login():
         return render_template("organiser/login.html", values={"email": email},
                                errors={"form": error.message}), 401
     login_user(organiser)
-    target = request.args.get("next", "")
     # Only same-site paths: never bounce to another origin after logging in.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("organiser.events_page")
-    return redirect(target)
+    return redirect(same_site_path(request.args.get("next")) or url_for("organiser.events_page"))
 
 
 @bp.post("/logout")
