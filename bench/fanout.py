@@ -61,7 +61,7 @@ for _path in (ROOT, ROOT / "tests"):  # eventmate, and the tests' push service
     if str(_path) not in sys.path:
         sys.path.append(str(_path))
 
-from push_receiver import TOPIC, PushReceiver, Rejected  # noqa: E402
+from push_receiver import PushReceiver, Rejected  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 COUNT = 10_000
@@ -125,16 +125,7 @@ class SampledPushReceiver(PushReceiver):
                 self.decrypted += 1
             return opened
         # The same header checks as PushReceiver._open, and the aes128gcm framing, unopened.
-        if headers.get("Content-Encoding") != "aes128gcm":
-            raise Rejected(400, f"Content-Encoding is {headers.get('Content-Encoding')!r}, not aes128gcm")
-        if not (headers.get("TTL") or "").isdigit():
-            raise Rejected(400, "TTL header missing or not a number")
-        if headers.get("Urgency", "normal") not in ("very-low", "low", "normal", "high"):
-            raise Rejected(400, f"bad Urgency {headers.get('Urgency')!r}")
-        if "Topic" in headers and not TOPIC.match(headers["Topic"]):
-            raise Rejected(400, f"bad Topic {headers['Topic']!r}")
-        if len(body) > 4096:
-            raise Rejected(413, f"body is {len(body)} bytes")
+        sent = self.check_headers(headers, body)
         # RFC 8188 header: salt(16) rs(4) idlen(1) keyid; RFC 8291: keyid = the sender's P-256 point.
         if len(body) < 21 + 65 + 17:
             raise Rejected(400, f"body of {len(body)} bytes is too short for aes128gcm")
@@ -143,7 +134,6 @@ class SampledPushReceiver(PushReceiver):
             raise Rejected(400, "aes128gcm key id is not an uncompressed P-256 point")
         if not 18 <= len(body) - 86 <= rs:
             raise Rejected(400, "aes128gcm record does not fit its record size")
-        sent = {name: headers[name] for name in ("TTL", "Urgency", "Topic") if name in headers}
         return {}, sent
 
     def report(self) -> dict:

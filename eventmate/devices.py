@@ -124,11 +124,6 @@ def unsubscribe(session, device: Device, endpoint: str) -> bool:
     return bool(deleted)
 
 
-def subscriptions_for(session, attendee_id: int) -> list[PushSubscription]:
-    """Every live subscription on the devices that hold this attendee."""
-    return subscriptions_by_attendee(session, [attendee_id]).get(attendee_id, [])
-
-
 def subscriptions_by_attendee(session, attendee_ids: list[int]) -> dict[int, list[PushSubscription]]:
     """The same, for a batch of attendees in one query."""
     rows = session.execute(
@@ -151,10 +146,3 @@ def expire_subscriptions(session) -> int:
     )).rowcount
     session.commit()
     return deleted
-
-
-def has_subscription(session, device: Device | None) -> bool:
-    if device is None:
-        return False
-    return session.scalar(sa.select(PushSubscription.id).where(PushSubscription.device_id == device.id)
-                          .limit(1)) is not None

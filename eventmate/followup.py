@@ -186,11 +186,6 @@ def compose(kind: str, attendee: Attendee, event: Event, waiting: list[str]) -> 
     return ("Something new for you", f"From {event.name}: open EventMate to see it.")
 
 
-def has_followed_up(session, attendee: Attendee) -> bool:
-    found = session.scalar(sa.select(FollowUp.id).where(FollowUp.author_id == attendee.id).limit(1))
-    return found is not None
-
-
 def waiting_prompt(session, attendee: Attendee) -> Message | None:
     """The morning prompt, once it is due: it waits at the top of the event page."""
     return session.scalar(

@@ -192,6 +192,17 @@ class PushReceiver:
         return claims
 
     def _open(self, sub: _Subscription, headers, body: bytes) -> tuple[dict, dict]:
+        sent = self.check_headers(headers, body)
+        try:
+            plaintext = http_ece.decrypt(body, private_key=sub.private_key, auth_secret=sub.auth, version="aes128gcm")
+            payload = json.loads(plaintext)
+        except Exception as exc:  # any failure to open the message is the sender's fault
+            raise Rejected(400, f"cannot decrypt or parse: {type(exc).__name__}") from exc
+        return payload, sent
+
+    @staticmethod
+    def check_headers(headers, body: bytes) -> dict:
+        """RFC 8030/8291 header and size checks; returns the TTL/Urgency/Topic sent."""
         if headers.get("Content-Encoding") != "aes128gcm":
             raise Rejected(400, f"Content-Encoding is {headers.get('Content-Encoding')!r}, not aes128gcm")
         if not (headers.get("TTL") or "").isdigit():
@@ -202,10 +213,4 @@ class PushReceiver:
             raise Rejected(400, f"bad Topic {headers['Topic']!r}")
         if len(body) > MAX_BODY_BYTES:
             raise Rejected(413, f"body is {len(body)} bytes")
-        try:
-            plaintext = http_ece.decrypt(body, private_key=sub.private_key, auth_secret=sub.auth, version="aes128gcm")
-            payload = json.loads(plaintext)
-        except Exception as exc:  # any failure to open the message is the sender's fault
-            raise Rejected(400, f"cannot decrypt or parse: {type(exc).__name__}") from exc
-        sent = {name: headers[name] for name in ("TTL", "Urgency", "Topic") if name in headers}
-        return payload, sent
+        return {name: headers[name] for name in ("TTL", "Urgency", "Topic") if name in headers}

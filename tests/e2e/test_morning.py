@@ -31,7 +31,8 @@ from playwright.sync_api import expect
 from push_fixtures import push_receiver_fixture  # noqa: F401
 
 from e2e.conftest import PHONE, TIMEOUT_MS
-from e2e.test_door import fill_profile, too_wide
+from e2e.test_door import too_wide
+from e2e.test_evening import check_in, name
 from eventmate import clock, dispatch, push
 from eventmate.extensions import db
 from eventmate.models import Attendee, DeviceAttendee, Message, PushSubscription
@@ -92,10 +93,6 @@ NOTIFICATIONS_JS = """() => navigator.serviceWorker.ready
   .then(ns => ns.map(n => ({title: n.title, body: n.body, data: n.data})))"""
 
 
-def name(who: dict[str, str]) -> str:
-    return who["Your name"]
-
-
 def expected_when(ends_at: datetime, now: datetime) -> str:
     """The prompt's wording, worked out here independently of eventmate.followup (UTC event):
     the prompt hour on the first day it falls at least 6 hours after the end."""
@@ -106,15 +103,6 @@ def expected_when(ends_at: datetime, now: datetime) -> str:
     days = (due.date() - now.date()).days
     day = {0: "today", 1: "tomorrow"}.get(days, f"on {due:%a} {due.day} {due:%b}")
     return f"{day} at {PROMPT_HOUR}:00"
-
-
-def check_in(context, url: str, who: dict[str, str]):
-    page = context.new_page()
-    page.goto(url)
-    fill_profile(page, who)
-    page.get_by_role("button", name="Check in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"You're in, {name(who)}!")
-    return page
 
 
 def choose(page, who: dict[str, str]) -> None:
