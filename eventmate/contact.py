@@ -103,3 +103,18 @@ def _link(kind: str | None, found: str, ending: str | None) -> Markup | None:
         address = re.sub(r"^https?://", "", found, flags=re.IGNORECASE)
         return Markup('<a href="https://{}" rel="noopener nofollow">{}</a>').format(address, found)
     return None
+
+
+def addresses(text: str | None) -> tuple[list[str], list[str]]:
+    """The email addresses and phone numbers (as `tel:` digits) in shared contact details,
+    for "send it by email / by text" — found exactly as `linkify` finds its links."""
+    emails: list[str] = []
+    phones: list[str] = []
+    for match in TOKEN.finditer(text or ""):
+        if match.lastgroup == "email":
+            emails.append(match.group())
+        elif match.lastgroup == "phone":
+            link = _link("phone", match.group(), None)
+            if link is not None:
+                phones.append(re.search(r'href="tel:([^"]+)"', str(link)).group(1))
+    return emails, phones

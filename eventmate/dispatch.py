@@ -201,7 +201,8 @@ class Dispatcher:
         """Load the batch with everything it needs in a handful of queries."""
         messages = list(self.session.scalars(
             sa.select(Message).where(Message.id.in_(ids), Message.claimed_by == self.name)
-            .options(joinedload(Message.attendee).joinedload(Attendee.event))
+            .options(joinedload(Message.attendee).joinedload(Attendee.event),
+                     joinedload(Message.letter), joinedload(Message.coffee))
         ))
         attendee_ids = sorted({m.attendee_id for m in messages})
         waiting = followup.waiting_by_attendee(self.session, attendee_ids)
@@ -221,8 +222,9 @@ class Dispatcher:
                 continue  # recorded as skipped: too late to be the morning after
             if message.kind == "reminder" and message.attendee_id in followed_up:
                 continue
+            other = self._about(message)
             text = followup.compose(message.kind, job.attendee, job.attendee.event,
-                                    waiting.get(message.attendee_id, []))
+                                    waiting.get(message.attendee_id, []), message, other)
             if text is None:
                 continue
             job.payload = {"title": text[0], "body": text[1], "url": self._url(job)}
@@ -231,11 +233,22 @@ class Dispatcher:
             job.already_pushed = any(mid == message.id for mid, _ in delivered)
         return jobs
 
+    def _about(self, message: Message) -> Attendee | None:
+        """The other person a note or coffee notification is about."""
+        if message.letter is not None:
+            return self.session.get(Attendee, message.letter.sender_id)
+        if message.coffee is not None:
+            return self.session.get(Attendee, message.coffee.other(message.attendee_id))
+        return None
+
     def _url(self, job: _Job) -> str:
-        slug = job.attendee.event.slug
-        if job.message.kind in ("prompt", "reminder"):
+        slug, message = job.attendee.event.slug, job.message
+        if message.kind in ("prompt", "reminder"):
             return f"{self.settings.base_url}/e/{slug}/follow-up"
-        return f"{self.settings.base_url}/e/{slug}"
+        other = self._about(message)
+        if other is not None:
+            return f"{self.settings.base_url}/e/{slug}/with/{other.id}"
+        return f"{self.settings.base_url}/e/{slug}/inbox"
 
     def _send(self, item) -> push.Outcome:
         job, sub = item

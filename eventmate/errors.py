@@ -104,3 +104,25 @@ class PicksFixed(DomainError):
     code = "picks_fixed"
     status = 409
     message = "This morning's follow-up has gone out, so your three are set for this event."
+
+
+class SlowDown(DomainError):
+    """Too many notes or invitations in a short time (a guard against spam, not people)."""
+
+    code = "slow_down"
+    status = 429
+    message = "You've sent a lot in the last hour. Take a breather and try again a little later."
+
+
+class CannotWrite(DomainError):
+    code = "cannot_write"
+    status = 403
+    message = "You can write to the people you chose, the people who chose you, and anyone who wrote to you."
+
+
+class CoffeeChanged(DomainError):
+    """The invitation moved on (the other person answered first): show what it says now."""
+
+    code = "coffee_changed"
+    status = 409
+    message = "This invitation changed while you were looking. Here's where it stands now."

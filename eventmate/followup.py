@@ -6,8 +6,9 @@ decides *when* and *what*; it never sends anything itself.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -70,10 +71,10 @@ def reminder_due_at(event: Event, prompt_sent_at: datetime) -> datetime | None:
     return due
 
 
-def _queue(session, attendee: Attendee, kind: str, due_at: datetime, dedupe_key: str | None) -> bool:
+def _queue(session, attendee: Attendee, kind: str, due_at: datetime, dedupe_key: str | None, **about) -> bool:
     """Add a message row; False when the dedupe key says it exists already."""
     row = Message(event_id=attendee.event_id, attendee_id=attendee.id, kind=kind, dedupe_key=dedupe_key,
-                  due_at=due_at, state="pending", attempts=0, outcome="", created_at=clock.now())
+                  due_at=due_at, state="pending", attempts=0, outcome="", created_at=clock.now(), **about)
     try:
         with session.begin_nested():
             session.add(row)
@@ -117,12 +118,17 @@ def reschedule_event(session, event: Event) -> int:
     return moved
 
 
-def notify(session, attendee: Attendee, kind: str) -> None:
+def notify(session, attendee: Attendee, kind: str, *, dedupe_key: str | None = None,
+           letter_id: int | None = None, coffee_id: int | None = None) -> None:
     """Queue a notification that goes out as soon as a worker sees it (no commit)."""
-    _queue(session, attendee, kind, clock.now(), None)
+    _queue(session, attendee, kind, clock.now(), dedupe_key, letter_id=letter_id, coffee_id=coffee_id)
 
 
 # --- what the prompt says --------------------------------------------------------------
+
+#: "Follow up within 24 hours": measured from the end of the event.
+FOLLOW_UP_WINDOW = timedelta(hours=24)
+
 
 @dataclass
 class Person:
@@ -132,16 +138,76 @@ class Person:
     note: Note | None
     #: Their contact details, when they shared them with me (the contact rule, in picks).
     contact: str | None
-    followed_up: bool
+    #: How I followed up so far ('in_app', 'email', 'sms', 'share', 'copy', 'confirmed').
+    channels: set = field(default_factory=set)
+    #: When I first followed up, by any channel.
+    first_at: datetime | None = None
+    draft: str = ""
+
+    @property
+    def followed_up(self) -> bool:
+        return bool(self.channels)
+
+    @property
+    def sent_in_app(self) -> bool:
+        return "in_app" in self.channels
 
 
 def my_three_for_followup(session, me: Attendee) -> list[Person]:
-    """My picks with my notes, their shared contact and whether I followed up yet."""
+    """My picks with my notes, their shared contact, how I followed up, and a drafted note."""
     from .picks import my_three  # imported here: picks schedules prompts through this module
 
-    done = set(session.scalars(sa.select(FollowUp.subject_id).where(FollowUp.author_id == me.id)))
-    return [Person(person=c.person, note=c.note, contact=c.shared_contact, followed_up=c.person.id in done)
-            for c in my_three(session, me)]
+    done: dict[int, list[FollowUp]] = {}
+    for row in session.scalars(sa.select(FollowUp).where(FollowUp.author_id == me.id)):
+        done.setdefault(row.subject_id, []).append(row)
+    people = []
+    for chosen in my_three(session, me):
+        rows = done.get(chosen.person.id, [])
+        people.append(Person(person=chosen.person, note=chosen.note, contact=chosen.shared_contact,
+                             channels={r.channel for r in rows},
+                             first_at=min((r.created_at for r in rows), default=None),
+                             draft=draft_for(me, chosen.person, chosen.note)))
+    return people
+
+
+def within_window(event: Event, moment: datetime) -> bool:
+    """Sent within 24 hours of the end of the event."""
+    return moment <= event.ends_at + FOLLOW_UP_WINDOW
+
+
+def window_left(event: Event) -> str | None:
+    """"9 hours" or "40 minutes" left to follow up within 24 h; None once it has passed."""
+    left = event.ends_at + FOLLOW_UP_WINDOW - clock.now()
+    if left <= timedelta(0) or clock.now() < event.ends_at - timedelta(hours=12):
+        return None
+    hours = int(left.total_seconds() // 3600)
+    if hours >= 1:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = max(1, int(left.total_seconds() // 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def when_phrase(event: Event) -> str | None:
+    """How the note refers to the evening: "last night", "yesterday", "today" — or nothing."""
+    started = event.local(event.starts_at)
+    days = (event.local(clock.now()).date() - started.date()).days
+    evening = started.hour >= 16
+    if days == 0:
+        return "tonight" if evening else "today"
+    if days == 1:
+        return "last night" if evening else "yesterday"
+    return None
+
+
+def draft_for(me: Attendee, person: Attendee, note: Note | None) -> str:
+    """My note to one of my three, drafted from what I wrote down while listening."""
+    from . import drafts
+
+    seed = int.from_bytes(hashlib.sha256(f"{me.id}:{person.id}".encode()).digest()[:4], "big")
+    return drafts.draft(me_name=me.name, their_name=person.name, event_name=me.event.name,
+                        when=when_phrase(me.event), working_on=note.working_on if note else "",
+                        needs=note.needs if note else "", offer=note.offer if note else "",
+                        looking_for=person.looking_for or "", seed=seed)
 
 
 def names(people: list[str]) -> str:
@@ -171,8 +237,12 @@ def waiting_by_attendee(session, attendee_ids: list[int]) -> dict[int, list[str]
     return waiting
 
 
-def compose(kind: str, attendee: Attendee, event: Event, waiting: list[str]) -> tuple[str, str] | None:
-    """(title, body) of a notification; None when there is nothing to say any more."""
+def compose(kind: str, attendee: Attendee, event: Event, waiting: list[str],
+            message: Message | None = None, other: Attendee | None = None) -> tuple[str, str] | None:
+    """(title, body) of a notification; None when there is nothing to say any more.
+
+    A note or coffee notification says what is true when it goes out (`other` is the
+    person it is about): an invitation answered in the meantime is not announced."""
     if kind in ("prompt", "reminder"):
         if not waiting:
             return None
@@ -183,7 +253,43 @@ def compose(kind: str, attendee: Attendee, event: Event, waiting: list[str]) -> 
         return (f"Good morning, {first_name(attendee.name)}",
                 f"Send {who} a note while {event.name} is still fresh, and suggest a coffee. "
                 "About a minute.")
-    return ("Something new for you", f"From {event.name}: open EventMate to see it.")
+    if other is None or message is None:
+        return None
+    who = first_name(other.name)
+    if kind == "note_received":
+        letter = message.letter
+        if letter is None or letter.hidden:
+            return None
+        return (f"{who} sent you a note", snippet(letter.body))
+    coffee = message.coffee
+    if coffee is None or coffee.hidden:
+        return None
+    if kind == "coffee_proposed":
+        if coffee.state != "proposed" or coffee.proposer_id == attendee.id:
+            return None  # answered (or changed hands) before this went out
+        times = names([slot_label(event, s.starts_at) for s in coffee.slots])
+        where = f" at {coffee.place}" if coffee.place else ""
+        return (f"{who} suggests a coffee", f"{times}{where}. Pick one?")
+    if coffee.state == "accepted":
+        return (f"Coffee with {who}: {slot_label(event, coffee.starts_at)}",
+                "It's booked. Add it to your calendar from EventMate.")
+    if coffee.state == "declined":
+        return (f"{who} can't make those times", "Maybe another week — a short note keeps the door open.")
+    if coffee.state == "cancelled":
+        return (f"Coffee with {who} is off", "They called it off. You can always suggest another time.")
+    return None
+
+
+def snippet(text: str, limit: int = 140) -> str:
+    """The start of a note on one line, for a lock screen."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def slot_label(event: Event, moment: datetime) -> str:
+    """"Tue 3 Dec, 9:30" in the event's time zone."""
+    local = event.local(moment)
+    return f"{local:%a} {local.day} {local:%b}, {local.hour}:{local:%M}"
 
 
 def waiting_prompt(session, attendee: Attendee) -> Message | None:
@@ -196,8 +302,14 @@ def waiting_prompt(session, attendee: Attendee) -> Message | None:
     )
 
 
+#: "Sent it?" answers: how I sent it my own way. In-app sends are counted by `letters.send`.
+CONFIRMED_CHANNELS = ("email", "sms", "share", "copy", "confirmed")
+
+
 def mark_followed_up(session, me: Attendee, subject_id: int, channel: str = "confirmed") -> None:
-    """I followed up with one of my three (here: I confirm I sent it my own way)."""
+    """I followed up with one of my three my own way ("Sent it?" — yes)."""
+    if channel not in CONFIRMED_CHANNELS:
+        channel = "confirmed"
     picked = sa.select(Pick.id).where(Pick.picker_id == me.id, Pick.picked_id == subject_id)
     if session.scalar(picked) is None:
         raise NotFound("That person isn't one of your three.")
@@ -213,18 +325,21 @@ def mark_followed_up(session, me: Attendee, subject_id: int, channel: str = "con
 
 
 def email_for(attendee: Attendee, payload: dict, unsubscribe_url: str | None) -> mail.Email:
-    """The morning prompt as an email, for someone without a working push subscription."""
+    """A notification as an email, for someone without a working push subscription."""
     title, body, url = payload["title"], payload["body"], payload["url"]
     event = attendee.event.name
-    text = f"{title}\n\n{body}\n\nOpen your follow-up page: {url}\n"
+    morning = url.endswith("/follow-up")
+    label = "Open your follow-up page" if morning else "Open it in EventMate"
+    text = f"{title}\n\n{body}\n\n{label}: {url}\n"
     if unsubscribe_url:
         text += f"\nNo more emails about {event}: {unsubscribe_url}\n"
     html = (f"<p><strong>{escape(title)}</strong></p><p>{escape(body)}</p>"
-            f'<p><a href="{escape(url)}">Open your follow-up page</a></p>')
+            f'<p><a href="{escape(url)}">{label}</a></p>')
     if unsubscribe_url:
         html += (f'<p style="color:#666;font-size:13px">No more emails about {escape(event)}? '
                  f'<a href="{escape(unsubscribe_url)}">Unsubscribe</a></p>')
-    return mail.Email(to=attendee.email, subject=f"{title}: your follow-ups from {event}",
+    subject = f"{title}: your follow-ups from {event}" if morning else f"{title} ({event})"
+    return mail.Email(to=attendee.email, subject=subject,
                       text=text, html=html, unsubscribe_url=unsubscribe_url)
 
 

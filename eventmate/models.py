@@ -337,7 +337,14 @@ class Message(db.Model):
     outcome: Mapped[str] = mapped_column(sa.String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    #: What a note or coffee notification is about (read when it is sent, so it says
+    #: what is true then).
+    letter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter.id", ondelete="CASCADE"), index=True)
+    coffee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("coffee.id", ondelete="CASCADE"), index=True)
+
     attendee: Mapped[Attendee] = relationship()
+    letter: Mapped[Letter | None] = relationship()
+    coffee: Mapped[Coffee | None] = relationship()
 
 
 class PushDelivery(db.Model):
@@ -369,6 +376,122 @@ class FollowUp(db.Model):
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int] = mapped_column()
     subject_id: Mapped[int] = mapped_column()
-    #: 'confirmed': "I sent it" (by email, text, in person). Later: 'in_app', 'email', 'sms'.
+    #: 'in_app' (a Letter, counted automatically); the rest are what the author confirmed
+    #: ("Sent it?"): 'email', 'sms', 'share', 'copy', or 'confirmed' (some other way).
     channel: Mapped[str] = mapped_column(sa.String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Letter(db.Model):
+    """A note one attendee sends another in the app: the morning follow-up, or a reply.
+
+    Sent exactly once per `client_id` (the page makes one per form), however often the
+    button is pressed or the request replayed. A letter from someone the recipient muted is
+    kept for its sender and `hidden` from the recipient: it goes nowhere, silently.
+    """
+
+    __tablename__ = "letter"
+    __table_args__ = (
+        sa.CheckConstraint("sender_id <> recipient_id", name="not_self"),
+        sa.CheckConstraint("length(body) BETWEEN 1 AND 1000", name="body_length"),
+        sa.ForeignKeyConstraint(["sender_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_letter_sender_same_event", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["recipient_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_letter_recipient_same_event", ondelete="CASCADE"),
+        sa.Index("ix_letter_recipient_created", "recipient_id", "created_at"),
+        sa.Index("ix_letter_sender_created", "sender_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    sender_id: Mapped[int] = mapped_column()
+    recipient_id: Mapped[int] = mapped_column()
+    body: Mapped[str] = mapped_column(sa.Text)
+    client_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    hidden: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sender: Mapped[Attendee] = relationship(foreign_keys=[sender_id],
+                                            primaryjoin="Letter.sender_id == Attendee.id")
+    recipient: Mapped[Attendee] = relationship(foreign_keys=[recipient_id],
+                                               primaryjoin="Letter.recipient_id == Attendee.id")
+
+
+class Mute(db.Model):
+    """The muter hears nothing more from the muted: their notes and invitations go nowhere."""
+
+    __tablename__ = "mute"
+    __table_args__ = (
+        sa.CheckConstraint("muter_id <> muted_id", name="not_self"),
+        sa.ForeignKeyConstraint(["muter_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_mute_muter_same_event", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["muted_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_mute_muted_same_event", ondelete="CASCADE"),
+    )
+
+    muter_id: Mapped[int] = mapped_column(primary_key=True)
+    muted_id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+COFFEE_STATES = ("proposed", "accepted", "declined", "cancelled")
+
+
+class Coffee(db.Model):
+    """A coffee between two attendees: one row per pair, so a counter-offer or a reschedule
+    updates it (and its calendar UID stays the same). `proposer_id` put the current times
+    forward; the other person answers. `version` grows with every change: an answer names
+    the version it saw, so two people acting at once cannot overwrite each other."""
+
+    __tablename__ = "coffee"
+    __table_args__ = (
+        sa.UniqueConstraint("low_id", "high_id", name="uq_coffee_pair"),
+        sa.CheckConstraint("low_id < high_id", name="pair_order"),
+        sa.CheckConstraint("proposer_id = low_id OR proposer_id = high_id", name="proposer_in_pair"),
+        sa.CheckConstraint("state IN ('proposed', 'accepted', 'declined', 'cancelled')", name="state"),
+        sa.CheckConstraint("state <> 'accepted' OR starts_at IS NOT NULL", name="accepted_has_time"),
+        sa.CheckConstraint("sequence >= 0 AND version >= 0", name="counters"),
+        sa.ForeignKeyConstraint(["low_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_coffee_low_same_event", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["high_id", "event_id"], ["attendee.id", "attendee.event_id"],
+                                name="fk_coffee_high_same_event", ondelete="CASCADE"),
+        sa.Index("ix_coffee_high_id", "high_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    #: The pair, smaller id first: the unique constraint makes one coffee per pair.
+    low_id: Mapped[int] = mapped_column()
+    high_id: Mapped[int] = mapped_column()
+    proposer_id: Mapped[int] = mapped_column()
+    state: Mapped[str] = mapped_column(sa.String(12))
+    place: Mapped[str] = mapped_column(sa.String(120), default="")
+    #: The accepted time (UTC); kept while a reschedule is being agreed.
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Calendar identity: UID stays, SEQUENCE grows with each new time and with a cancel.
+    uid: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    sequence: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(default=0)
+    #: Proposed while the other person had muted the proposer: they never see it.
+    hidden: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    slots: Mapped[list[CoffeeSlot]] = relationship(order_by="CoffeeSlot.position",
+                                                   cascade="all, delete-orphan", passive_deletes=True)
+
+    def other(self, attendee_id: int) -> int:
+        return self.high_id if attendee_id == self.low_id else self.low_id
+
+
+class CoffeeSlot(db.Model):
+    """One of the (up to three) times on the table."""
+
+    __tablename__ = "coffee_slot"
+    __table_args__ = (sa.CheckConstraint("position >= 0 AND position <= 2", name="position_range"),)
+
+    coffee_id: Mapped[int] = mapped_column(sa.ForeignKey("coffee.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)

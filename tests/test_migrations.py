@@ -69,6 +69,24 @@ ROWS: dict[str, list[dict]] = {
     "note_save": [
         {"id": 1, "client_id": "0b6e8f2c-3c1a-4e0e-9a37-5f1d2c7b9a10", "note_id": 1, "saved_at": T},
     ],
+    "device": [{"id": 1, "credential_hash": "d" * 64, "created_at": T, "last_seen_at": T}],
+    "device_attendee": [{"device_id": 1, "attendee_id": 1, "created_at": T}],
+    "push_subscription": [
+        {"id": 1, "device_id": 1, "endpoint": "https://push.example/send/abc", "endpoint_hash": "e" * 64,
+         "p256dh": "B" * 87, "auth": "a" * 22, "created_at": T, "confirmed_at": T},
+    ],
+    # Message 1 is Ana's morning prompt, queued by the devices/messages migration itself; the
+    # letters/coffees migration rebuilds `message` on SQLite, which must not cascade here.
+    "push_delivery": [{"message_id": 1, "subscription_id": 1, "delivered_at": T}],
+    "follow_up": [{"id": 1, "event_id": 1, "author_id": 1, "subject_id": 2, "channel": "confirmed",
+                   "created_at": T}],
+    "letter": [{"id": 1, "event_id": 1, "sender_id": 1, "recipient_id": 2, "body": "Lovely to meet you, Zoë.",
+                "client_id": "5d0c8a4e-1f7b-4a2c-8e3d-9b6f0a1c2d3e", "hidden": False, "created_at": T}],
+    "mute": [{"muter_id": 3, "muted_id": 1, "event_id": 1, "created_at": T}],
+    "coffee": [{"id": 1, "event_id": 1, "low_id": 1, "high_id": 2, "proposer_id": 1, "state": "accepted",
+                "place": "Café A Brasileira", "starts_at": LATER, "uid": "coffee-1@eventmate", "sequence": 0,
+                "version": 1, "hidden": False, "created_at": T, "updated_at": T}],
+    "coffee_slot": [{"coffee_id": 1, "position": 0, "starts_at": LATER}],
 }
 
 # A later migration that only widens a column: on SQLite, batch mode rebuilds `event`
@@ -163,6 +181,8 @@ def assert_rows_kept(url: str) -> None:
         assert scalars("SELECT offer FROM note WHERE id = 1") == ["Intro to Luís"]
         assert scalars("SELECT note_id FROM note_save") == [1]
         assert scalars("SELECT used_by_id FROM invitation") == [2]
+        assert scalars("SELECT subscription_id FROM push_delivery WHERE message_id = 1") == [1]
+        assert scalars("SELECT body FROM letter") == ["Lovely to meet you, Zoë."]
     engine.dispose()
 
 

@@ -387,17 +387,3 @@ def test_follow_up_page_offers_only_contacts_shared_with_me(app, make_organiser,
     page = text(phone.get(f"/e/{event.slug}/follow-up"))
     assert 'href="mailto:ben@studio.example"' in page
     assert "chloe@press.example" not in page  # Chloe didn't choose Ana: her details stay hers
-
-
-def test_a_notification_queued_as_it_happens_goes_out_on_the_next_pass(app, runner, morning):
-    """The path "note received" and "coffee" notifications take (their producers come later)."""
-    at = EVENING + timedelta(hours=2)
-    with app.app_context():
-        clock.set_now(at)
-        followup.notify(db.session, db.session.get(Attendee, morning.ana.id), "note_received")
-        db.session.commit()
-    out = send_prompts(runner, at)
-    assert "1 sent (1 by push" in out
-    [delivery] = morning.receiver.wait_for(1)
-    assert delivery.payload["url"] == f"http://127.0.0.1:5000/e/{morning.event.slug}"
-    assert delivery.headers["Topic"] != f"em-followup-{morning.ana.id}"  # it doesn't replace the prompt

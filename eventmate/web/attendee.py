@@ -296,21 +296,3 @@ def _sign_in(attendee, code: str):
     response = redirect(url_for("attendee.home", slug=attendee.event.slug))
     return device.remember(response, attendee, tokens.normalise_code(code))
 
-
-
-@bp.get("/e/<slug>/follow-up")
-def follow_up(slug: str):
-    """The morning after: my three, what I noted about each, and the next step."""
-    event, me = _me(slug)
-    people = followup.my_three_for_followup(db.session, me)
-    return render_template("attendee/followup.html", event=event, me=me, people=people,
-                           prompts=notes.PROMPTS)
-
-
-@bp.post("/e/<slug>/follow-up/<id:person_id>/done")
-def followed_up(slug: str, person_id: int):
-    """I sent my note to one of my three (by whatever means)."""
-    event, me = _me(slug)
-    followup.mark_followed_up(db.session, me, person_id)
-    flash("Nice — that's one more person who knows you were listening.", "success")
-    return redirect(url_for("attendee.follow_up", slug=event.slug))

@@ -6,7 +6,7 @@ subscription reaches the server. The dispatcher sends the prompt for real, encry
 VAPID-signed, to a local Web Push service, which decrypts it. The same payload is then
 delivered to Ana's service worker through the DevTools protocol, which shows the
 notification. At the prompt's time her page waits with the prompt; the follow-up page shows
-her note, and "I sent my note" marks Ben as Sent. Back on the wall clock, "Stop reminders"
+her note in a drafted message, and "Yes, I sent it" marks Ben as Sent. Back on the wall clock, "Stop reminders"
 forgets the subscription. An iPhone in Safari (no PushManager outside the home screen) is told
 how to add EventMate to the home screen; the manifest and the service worker are checked.
 
@@ -21,6 +21,7 @@ Screenshots go to tests/screenshots/<db>/NN-morning-*.png.
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -304,16 +305,17 @@ def test_the_morning_after(live_server, contexts, shot, make_organiser, make_eve
         about_chloe = ana.locator(f'[data-follow-up="{name(CHLOE)}"]')
         expect(about_ben).to_contain_text(BEN_NOTE)
         expect(about_chloe).to_contain_text("You didn't write notes about Chloé.")
+        expect(about_ben.locator("textarea")).to_have_value(re.compile("Hi Ben,"))
         fits(ana, "the follow-up page")
         shot(ana, "morning-ana-follow-up")
 
-        about_ben.get_by_role("button", name="I sent my note").click()
+        about_ben.get_by_role("button", name="Yes, I sent it").click()
         expect(ana.locator("p.flash")).to_have_text(
             "Nice — that's one more person who knows you were listening.")
-        expect(about_ben.locator("[data-followed-up]")).to_have_text("Sent")
-        expect(about_ben.get_by_role("button", name="I sent my note")).to_have_count(0)
+        expect(about_ben.locator("[data-followed-up]")).to_have_text("Sent within 24 h")
+        expect(about_ben.get_by_role("button", name="Yes, I sent it")).to_have_count(0)
         expect(about_chloe.locator("[data-followed-up]")).to_have_count(0)
-        expect(about_chloe.get_by_role("button", name="I sent my note")).to_be_visible()
+        expect(about_chloe.get_by_role("button", name="Yes, I sent it")).to_be_visible()
         fits(ana, "the follow-up page, Ben sent")
         shot(ana, "morning-ana-followed-up-ben")
 
