@@ -45,7 +45,7 @@ def event_by_slug(session, slug: str) -> Event:
 
 def events_by_ids(session, ids) -> list[Event]:
     """Events by id, newest first (ids that are not numbers are ignored)."""
-    numbers = [int(i) for i in ids if str(i).isdigit()]
+    numbers = [int(i) for i in ids if str(i).isascii() and str(i).isdigit()]
     if not numbers:
         return []
     query = sa.select(Event).where(Event.id.in_(numbers)).order_by(Event.starts_at.desc())

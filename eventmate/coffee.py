@@ -126,7 +126,7 @@ def mine(session, me: Attendee, coffee_id: int) -> Coffee:
 
 def _version(seen) -> int | None:
     text = "" if seen is None else str(seen).strip()
-    return int(text) if text.isdigit() and len(text) < 9 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 9 else None
 
 
 def _slow_down(session, me: Attendee) -> None:

@@ -170,6 +170,63 @@ def test_only_the_author_ever_sees_their_notes(app, evening, who):
     assert NOTE in page and "overwrite" not in page
 
 
+LETTER = "planted-letter-5e02b9"
+PLACE = "planted-place-77c1d0"
+
+
+def morning_routes(ev, ana_id, chen_id, coffee_id):
+    return [
+        ("GET", f"/e/{ev.slug}/follow-up", None),
+        ("GET", f"/e/{ev.slug}/inbox", None),
+        ("GET", f"/e/{ev.slug}/with/{ana_id}", None),
+        ("GET", f"/e/{ev.slug}/with/{chen_id}", None),
+        ("GET", f"/e/{ev.slug}/coffee/{coffee_id}.ics", None),
+        ("POST", f"/e/{ev.slug}/with/{chen_id}/write", {"body": "overwrite", "client_id": str(uuid.uuid4())}),
+        ("POST", f"/e/{ev.slug}/with/{ana_id}/coffee", {"date0": "2026-05-20", "time0": "10:00", "version": "0"}),
+        ("POST", f"/e/{ev.slug}/coffee/{coffee_id}/accept", {"slot": "0", "version": "0"}),
+        ("POST", f"/e/{ev.slug}/coffee/{coffee_id}/cancel", {"version": "0"}),
+        ("POST", f"/e/{ev.slug}/follow-up/{chen_id}/send", {"body": "overwrite", "client_id": str(uuid.uuid4())}),
+        ("POST", f"/e/{ev.slug}/with/{ana_id}/mute", {}),
+    ]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "bea", "stranger", "organiser"])
+def test_only_the_two_people_ever_see_their_notes_and_coffee(app, evening, who):
+    from eventmate.extensions import db
+    from eventmate.models import Coffee, Letter, Mute
+
+    ev = evening["event"]
+    ana, chen = phone(app, evening["Ana"]), phone(app, evening["Chen"])
+    choose(ana, ev, evening["Chen"])
+    assert post(ana, f"/e/{ev.slug}/follow-up/{evening['Chen'].id}/send",
+                {"body": LETTER, "client_id": str(uuid.uuid4())}).status_code == 302
+    assert post(ana, f"/e/{ev.slug}/with/{evening['Chen'].id}/coffee",
+                {"date0": "2026-05-18", "time0": "10:00", "place": PLACE, "version": ""}).status_code == 302
+    with app.app_context():
+        coffee_id = db.session.query(Coffee.id).scalar()
+    visitor = {
+        "anonymous": lambda: app.test_client(),
+        "bea": lambda: phone(app, evening["Bea"]),
+        "stranger": lambda: phone(app, evening["Stranger"]),
+        "organiser": lambda: _organiser(app, evening["organiser"]),
+    }[who]()
+    for method, url, data in morning_routes(ev, evening["Ana"].id, evening["Chen"].id, coffee_id):
+        response = visitor.get(url) if method == "GET" else post(visitor, url, data)
+        page = text(response)
+        assert LETTER not in page and PLACE not in page, (who, url)
+        assert response.status_code < 500 and response.mimetype != "text/calendar", (who, url)
+    for url in ("/organiser/", f"/organiser/events/{ev.id}"):
+        assert LETTER not in text(visitor.get(url)) and PLACE not in text(visitor.get(url))
+    with app.app_context():  # untouched by everyone else's attempts
+        assert [(x.body, x.sender_id) for x in db.session.query(Letter)] == [(LETTER, evening["Ana"].id)]
+        row = db.session.get(Coffee, coffee_id)
+        assert (row.state, row.version, row.place) == ("proposed", 0, PLACE)
+        # Muting is anyone's own choice (Bea may mute Ana); nobody can make Chen mute her.
+        assert db.session.query(Mute).filter_by(muter_id=evening["Chen"].id).count() == 0
+    thread = text(chen.get(f"/e/{ev.slug}/with/{evening['Ana'].id}"))
+    assert LETTER in thread and PLACE in thread
+
+
 def _organiser(app, organiser):
     client = app.test_client()
     login(client, organiser)

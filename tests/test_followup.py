@@ -99,6 +99,7 @@ def test_sending_in_app_happens_once_however_often_it_is_pressed(app, room):
         assert [r.channel for r in db.session.scalars(sa.select(FollowUp))] == ["in_app"]
     page = text(room.ana.get(f"/e/{room.event.slug}/follow-up"))
     assert "Sent within 24 h" in page and "Your note is in Ben's inbox" in page
+    assert "1 new note for you" in text(room.ben.get(f"/e/{room.event.slug}"))
     inbox = text(room.ben.get(f"/e/{room.event.slug}/inbox"))
     assert "Ana Lima" in inbox and "1 new" in inbox and "Lovely to meet you." in inbox
     thread = text(room.ben.get(f"/e/{room.event.slug}/with/{room.ana.id}"))
@@ -444,3 +445,30 @@ def test_an_invitation_answered_before_the_worker_runs_is_not_announced(app, run
 
 def test_event_form_defaults_are_the_standard_evening():
     assert event_form()["timezone"] == "UTC"
+
+
+ODD = ["", " ", "-1", "0", "99999999999999999999", "²", "1e3", "NaN", "\x00", "\n", "a" * 5000, "<script>x</script>",
+       "2026-02-30", "25:61", "9999-12-31", "0001-01-01", "23:59:60", "null", "[]", "☕" * 300]
+
+
+@pytest.mark.parametrize("value", ODD)
+def test_odd_input_to_every_follow_up_form_is_answered_never_a_500(app, room, value):
+    with app.app_context():
+        row = coffee.propose(db.session, _me(app, room.ana), room.ben.id,
+                             _slots(datetime(2026, 5, 18, 11, 30, tzinfo=UTC)), "")
+    slug, ben, ana = room.event.slug, room.ben.id, room.ana.id
+    forms = [
+        (room.ana, f"/e/{slug}/follow-up/{ben}/send", ("body", "client_id")),
+        (room.ana, f"/e/{slug}/follow-up/{ben}/done", ("channel",)),
+        (room.ana, f"/e/{slug}/with/{ben}/write", ("body", "client_id")),
+        (room.ana, f"/e/{slug}/with/{ben}/coffee", ("date0", "time0", "date1", "time1", "place", "version", "from")),
+        (room.ben, f"/e/{slug}/coffee/{row.id}/accept", ("slot", "version")),
+        (room.ben, f"/e/{slug}/coffee/{row.id}/decline", ("version",)),
+        (room.ana, f"/e/{slug}/coffee/{row.id}/cancel", ("version",)),
+    ]
+    for phone, url, fields in forms:
+        for name in fields:
+            response = post(phone, url, {name: value})
+            assert response.status_code in (302, 400, 403, 404, 409, 422, 429), (url, name, response.status_code)
+    for url in (f"/e/{slug}/with/{value[:40]}", f"/e/{slug}/coffee/{value[:40]}.ics", f"/e/{slug}/with/{ana}"):
+        assert room.ben.get(url).status_code in (200, 404)

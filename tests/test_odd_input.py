@@ -68,3 +68,15 @@ def test_a_check_in_form_from_another_event_is_refused_kindly(app, client, make_
     assert response.status_code == 422
     assert "Please scan the poster again" in text(response)
     assert "Ben Okafor" in text(response)  # what was typed is kept
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "𝟙"])  # Unicode digits: str.isdigit() says yes, int() may not
+def test_a_unicode_digit_as_a_person_id_is_not_found_not_a_500(app, client, make_organiser, make_event,
+                                                              make_attendee, at_the_event, value):
+    """Issue "Trust", item 13: `person=²` was a 500."""
+    event = make_event(make_organiser())
+    ana = make_attendee(event, "Ana Lima")
+    assert post(client, "/return", {"code": ana.code}).status_code == 302
+    for url in (f"/e/{event.slug}/picks", f"/e/{event.slug}/picks/swap"):
+        response = post(client, url, {"person": value, "drop": value})
+        assert response.status_code == 404, url

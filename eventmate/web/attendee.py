@@ -7,7 +7,7 @@ import uuid
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from .. import checkin, followup, notes, people, picks, qr, tokens
+from .. import checkin, followup, letters, notes, people, picks, qr, tokens
 from ..errors import (
     CheckInClosed,
     CheckInKeyInvalid,
@@ -58,7 +58,7 @@ def _me(slug: str):
 def _int(value) -> int:
     """A row id from a form field; anything else is simply not found."""
     text = str(value or "")
-    if not text.isdigit() or len(text) > 9:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise NotFound()
     return int(text)
 
@@ -125,6 +125,7 @@ def home(slug: str):
         three=picks.my_three(db.session, me),
         chose_me=picks.chose_me(db.session, me),
         prompt=followup.waiting_prompt(db.session, me),
+        unread=letters.unread_count(db.session, me),
         reminder_when=followup.prompt_when(event),
         vapid_key=push_key(),
         limit=picks.LIMIT,

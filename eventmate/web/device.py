@@ -44,7 +44,7 @@ def _cookie() -> dict:
 
 def codes() -> dict[str, str]:
     """Event id → return code, for every event this device checked in to."""
-    return {k: v for k, v in _cookie().items() if k.isdigit() and isinstance(v, str)}
+    return {k: v for k, v in _cookie().items() if k.isascii() and k.isdigit() and isinstance(v, str)}
 
 
 def credential() -> str | None:

@@ -31,7 +31,9 @@ login_manager.login_message_category = "info"
 
 @login_manager.user_loader
 def _load(organiser_id: str) -> Organiser | None:
-    return db.session.get(Organiser, int(organiser_id)) if organiser_id.isdigit() else None
+    if not (organiser_id.isascii() and organiser_id.isdigit()):
+        return None
+    return db.session.get(Organiser, int(organiser_id))
 
 
 def _login_key() -> str:
