@@ -26,9 +26,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
     _configure_logging(app)
     _use_test_clock(app)
-    if app.config["PROXY_HOPS"] > 0:
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    _trust_proxies(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -67,6 +65,18 @@ def _configure_logging(app: Flask) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
         actions.addHandler(handler)
     actions.setLevel(logging.INFO)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind EVENTMATE_PROXY_HOPS proxies, take the client's address and scheme from them.
+
+    The forwarded host only when EVENTMATE_PROXY_TRUST_HOST says so: a proxy that passes a
+    client's own X-Forwarded-Host on would otherwise let that client choose where links point.
+    """
+    hops = app.config["PROXY_HOPS"]
+    if hops > 0:
+        host_hops = hops if app.config["PROXY_TRUST_HOST"] else 0
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=host_hops)
 
 
 def _use_test_clock(app: Flask) -> None:

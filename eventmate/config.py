@@ -25,6 +25,11 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _flag(name: str) -> bool:
+    """An on/off setting: `1`, `true`, `yes` or `on` turn it on; anything else leaves it off."""
+    return (_env(name) or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def read_or_create_secret(path: Path, make) -> str:
     """Return the secret stored at `path`, creating it atomically when missing.
 
@@ -75,6 +80,11 @@ def load(instance_path: str) -> dict:
         # Public origin for QR codes and links; None means "the request's origin".
         "BASE_URL": (_env("BASE_URL") or "").rstrip("/") or None,
         "PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
+        # X-Forwarded-Host is off even behind a proxy: nginx passes a client's own header on by
+        # default, and links would then follow a host the client chose.
+        "PROXY_TRUST_HOST": _flag("PROXY_TRUST_HOST"),
+        # Requests larger than this are refused (413) before their body is read.
+        "MAX_CONTENT_LENGTH": int(_env("MAX_REQUEST_BYTES", str(1024 * 1024))),
         # Web Push: the key is given, or generated once into the instance folder (PEM).
         "VAPID_PRIVATE_KEY": _env("VAPID_PRIVATE_KEY") or read_or_create_secret(
             instance / "vapid_private_key.pem", _new_vapid_key
@@ -103,6 +113,9 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Failed log-ins per address, whatever the email (password spraying). Only failures
+        # count, so an office of organisers behind one address logging in is never stopped.
+        "LOGIN_FAILURE_RATE_LIMIT": _env("LOGIN_FAILURE_RATE_LIMIT", "20 per 10 minutes"),
         # Check-in: per form/device, plus a ceiling per address that a crowd behind one
         # venue NAT never reaches.
         "CHECKIN_RATE_LIMIT": _env("CHECKIN_RATE_LIMIT", "10 per minute"),

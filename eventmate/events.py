@@ -27,11 +27,29 @@ def all_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+#: Names in the zone database that are not a place: fixed offsets and the database's own folders.
+NOT_PLACES = ("Etc/", "posix/", "right/")
+#: Events are planned up to this many years ahead, and edited up to a year back.
+YEARS_BACK, YEARS_AHEAD = 1, 5
+
+
+def is_event_zone(name: str) -> bool:
+    """A real region/city ("Europe/London"), or UTC. Not `localtime` or `Factory`: what those
+    mean depends on the machine, not on where the event is."""
+    return name in all_zones() and (name == "UTC" or ("/" in name and not name.startswith(NOT_PLACES)))
+
+
 @cache
 def time_zones() -> list[str]:
-    """IANA zone names people pick from ("Europe/Paris"), without legacy aliases."""
-    legacy = ("Etc/", "SystemV/", "US/", "posix/", "right/")
-    return sorted(z for z in all_zones() if "/" in z and not z.startswith(legacy))
+    """IANA zone names people pick from ("Europe/Paris"), without legacy aliases; and UTC."""
+    legacy = (*NOT_PLACES, "SystemV/", "US/")
+    return sorted(z for z in all_zones() if is_event_zone(z) and not z.startswith(legacy))
+
+
+def event_years() -> tuple[int, int]:
+    """The first and last year an event may be in: last year to five years from now."""
+    year = clock.now().year
+    return year - YEARS_BACK, year + YEARS_AHEAD
 
 
 def zone_label(name: str, moment: datetime | None = None) -> str:
@@ -42,7 +60,12 @@ def zone_label(name: str, moment: datetime | None = None) -> str:
     return f"{place} ({local.tzname()}, UTC{offset[:3]}:{offset[3:]})"
 
 
-def _parse_local(fields: Fields, name: str, label: str, zone: ZoneInfo | None) -> datetime | None:
+def _parse_local(fields: Fields, name: str, label: str, zone: ZoneInfo | None,
+                 kept: datetime | None = None) -> datetime | None:
+    """A local date and time from the form, in a sane year.
+
+    `kept` is what an edited event says now: an old event keeps its dates when edited.
+    """
     raw = (fields.data.get(name) or "").strip()
     if not raw:
         fields.error(name, f"Please choose {label}.")
@@ -53,11 +76,18 @@ def _parse_local(fields: Fields, name: str, label: str, zone: ZoneInfo | None) -
         fields.error(name, f"Please give {label} as a date and time, like 2026-05-14T18:30.")
         return None
     fields.values[name] = raw[:16]
-    return naive.replace(tzinfo=zone) if zone else None
+    moment = naive.replace(tzinfo=zone) if zone else None
+    first, last = event_years()
+    # Year 1 or 26 would save, then fail to show (no UTC for 0001 in Tokyo, "26-05-14" in forms).
+    if not first <= naive.year <= last and (moment is None or moment != kept):
+        fields.error(name, f"Please choose a date between {first} and {last}.")
+        return None
+    return moment
 
 
-def _read_event(data: dict) -> dict:
-    """Validate the event form; returns model values or raises ValidationFailed."""
+def _read_event(data: dict, event: Event | None = None) -> dict:
+    """Validate the event form (for `event` when editing); returns model values or raises
+    ValidationFailed."""
     fields = Fields(data)
     name = fields.text("name", "the event's name", max_len=120)
     venue = fields.text("venue", "the venue", max_len=200)
@@ -68,16 +98,16 @@ def _read_event(data: dict) -> dict:
         fields.error("timezone", "Please choose the time zone the event happens in.")
     else:
         try:
-            # Known names only, checked first: ZoneInfo("A" * 300) raises OSError (file name
+            # Known places only, checked first: ZoneInfo("A" * 300) raises OSError (file name
             # too long), not ZoneInfoNotFoundError.
-            if tz_name not in all_zones():
+            if not is_event_zone(tz_name):
                 raise ZoneInfoNotFoundError(tz_name)
             zone = ZoneInfo(tz_name)
         except (ZoneInfoNotFoundError, ValueError):
             zone = None
             fields.error("timezone", "We don't know that time zone. Try a city, like Europe/London.")
-    starts = _parse_local(fields, "starts_local", "when it starts", zone)
-    ends = _parse_local(fields, "ends_local", "when it ends", zone)
+    starts = _parse_local(fields, "starts_local", "when it starts", zone, event and event.starts_at)
+    ends = _parse_local(fields, "ends_local", "when it ends", zone, event and event.ends_at)
     if starts and ends and ends <= starts:
         fields.error("ends_local", "The end needs to be after the start.")
     raw_hour = str(data.get("prompt_hour", "9")).strip() or "9"
@@ -107,8 +137,9 @@ def form_values(event: Event) -> dict:
         "name": event.name,
         "venue": event.venue,
         "timezone": event.timezone,
-        "starts_local": event.local(event.starts_at).strftime(LOCAL_FORMAT),
-        "ends_local": event.local(event.ends_at).strftime(LOCAL_FORMAT),
+        # isoformat, not strftime: it writes year 26 as "0026", which the form can read back.
+        "starts_local": event.local(event.starts_at).isoformat(timespec="minutes")[:16],
+        "ends_local": event.local(event.ends_at).isoformat(timespec="minutes")[:16],
         "prompt_hour": str(event.prompt_hour),
     }
 
@@ -137,7 +168,8 @@ def create_event(session, organiser: Organiser, data: dict) -> Event:
 
 
 def update_event(session, event: Event, data: dict) -> Event:
-    values = _read_event(data)
+    """Change an event from form data; the morning prompt follows its new times."""
+    values = _read_event(data, event)
     for key, value in values.items():
         setattr(event, key, value)
     followup.reschedule_event(session, event)

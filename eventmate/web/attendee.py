@@ -64,8 +64,12 @@ def _int(value) -> int:
 
 
 def _form_key() -> str:
-    """Check-in limits follow the form (one per phone), not the venue's shared address."""
-    return "checkin|" + (request.form.get("form_token") or request.remote_addr or "")
+    """Check-in limits follow the form (one per phone), not the venue's shared address.
+
+    The token is hashed: a key never grows with what a client chooses to send.
+    """
+    form_token = request.form.get("form_token")
+    return "checkin|" + (tokens.digest(form_token) if form_token else request.remote_addr or "")
 
 
 def _checkin_rate():

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import DomainError
+from ..extensions import limiter
 
 log = logging.getLogger("eventmate")
 
@@ -17,10 +20,21 @@ MESSAGES = {
     403: ("forbidden", "You can't do that here."),
     404: ("not_found", "We couldn't find that page. It may have moved, or the link is incomplete."),
     405: ("method_not_allowed", "That page doesn't work that way."),
-    413: ("too_large", "That was more than we can take in one go."),
+    413: ("too_large", "That was more than we can take in one go. Please send something shorter."),
     429: ("rate_limited", "That's a lot of tries in a short time. Please wait a minute and try again."),
     500: ("server_error", "Something went wrong on our side. Please try again in a moment."),
 }
+
+
+def _rate_limited_message() -> str:
+    """Say when trying again will work: the breached limit knows when its window ends."""
+    limit = limiter.current_limit
+    seconds = limit.reset_at - time.time() if limit is not None and limit.breached else 0
+    minutes = round(seconds / 60)
+    if minutes <= 1:
+        return MESSAGES[429][1]
+    wait = f"about {minutes} minutes" if minutes < 90 else f"about {round(minutes / 60)} hours"
+    return f"That's a lot of tries in a short time. Please take a break and try again in {wait}."
 
 
 def wants_json() -> bool:
@@ -48,6 +62,10 @@ def register(app) -> None:
     @app.errorhandler(DomainError)
     def _domain(error):
         return error_response(error.status, error.code, error.message)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(error):
+        return error_response(429, MESSAGES[429][0], _rate_limited_message())
 
     @app.errorhandler(HTTPException)
     def _http(error):

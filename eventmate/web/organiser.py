@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import clock, events, organisers, qr
+from .. import clock, events, organisers, qr, tokens
 from ..errors import BadCredentials, DomainError, InvitationInvalid, SignupClosed, ValidationFailed
 from ..extensions import db, limiter, login_manager
 from ..models import Organiser
@@ -37,9 +37,17 @@ def _load(organiser_id: str) -> Organiser | None:
 
 
 def _login_key() -> str:
-    """Rate-limit log-in per address and account, so one NAT of organisers isn't locked out."""
+    """Rate-limit log-in per address and account, so one NAT of organisers isn't locked out.
+
+    The email is hashed: a key never grows with what a client chooses to send.
+    """
     email = (request.form.get("email") or "").strip().casefold()
-    return f"{request.remote_addr}|{email}"
+    return f"login|{request.remote_addr}|{tokens.digest(email)}"
+
+
+def _login_failed(response) -> bool:
+    """Only a refused log-in counts towards the per-address limit (password spraying)."""
+    return response.status_code == 401
 
 
 def _my_event(event_id: int):
@@ -55,6 +63,8 @@ def _checkin_url(event) -> tuple[str, str | None]:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_key,
                methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURE_RATE_LIMIT"], methods=["POST"],
+               deduct_when=_login_failed)
 def login():
     """Log in with email and password."""
     if request.method == "GET":
