@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import EVENING, csrf_token, event_form, post, text
 from push_fixtures import push_receiver_fixture  # noqa: F401
+from smtp_fixtures import smtp_server_fixture  # noqa: F401
 
 from eventmate import clock, coffee, letters, notes, picks
 from eventmate.errors import CannotWrite, CoffeeChanged, SlowDown, ValidationFailed
@@ -36,7 +37,8 @@ def room(app, make_organiser, make_event, make_attendee):
     clock.set_now(EVENING + timedelta(hours=1))
     event = make_event(make_organiser(), timezone="Europe/London")
     ana = make_attendee(event, "Ana Lima", contact="ana@studio.example")
-    ben = make_attendee(event, "Ben Okafor", contact="ben@press.example · +44 20 7946 0958")
+    ben = make_attendee(event, "Ben Okafor", contact="ben@press.example · +44 20 7946 0958",
+                        email="ben@mail.example")
     chloe = make_attendee(event, "Chloe Dubois")
     dev = make_attendee(event, "Dev Patel")
     with app.app_context():
@@ -445,6 +447,22 @@ def test_an_invitation_answered_before_the_worker_runs_is_not_announced(app, run
 
 def test_event_form_defaults_are_the_standard_evening():
     assert event_form()["timezone"] == "UTC"
+
+
+def test_without_push_a_note_arrives_by_email_with_a_link_to_the_conversation(app, make_app, room, smtp_server):
+    with app.app_context():
+        letters.send(db.session, _me(app, room.ana), room.ben.id,
+                     {"body": "Hi Ben,\nGreat to meet you — here's that intro."}, cid(12))
+    mailing = make_app(SMTP_URL=smtp_server.url, BASE_URL="https://eventmate.example")
+    result = mailing.test_cli_runner().invoke(args=["send-prompts", "--now", MORNING.isoformat()])
+    assert "1 by email" in result.output, result.output
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "ben@mail.example"
+    assert message["Subject"] == "Ana sent you a note (Thursday founders evening)"
+    body = message.get_body(("plain",)).get_content()
+    assert "Hi Ben, Great to meet you — here's that intro." in body
+    assert f"Open it in EventMate: https://eventmate.example/e/{room.event.slug}/with/{room.ana.id}" in body
+    assert message["List-Unsubscribe"].startswith("<https://eventmate.example/u/")
 
 
 ODD = ["", " ", "-1", "0", "99999999999999999999", "²", "1e3", "NaN", "\x00", "\n", "a" * 5000, "<script>x</script>",
