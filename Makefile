@@ -29,6 +29,7 @@ run: migrate
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/bandit -q -r eventmate app.py -ll
 	bash scripts/system-deps.sh
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
