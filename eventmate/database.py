@@ -77,3 +77,87 @@ def foreign_keys_off(connection: Connection) -> Iterator[Connection]:
 
 def ping(session) -> None:
     session.execute(sa.text("SELECT 1"))
+
+
+# --- can the database be written? -------------------------------------------------------
+
+READ_ONLY = "read-only"
+FULL = "full"
+UNREACHABLE = "unreachable"
+
+_SQLITE_READONLY, _SQLITE_FULL = 8, 13  # primary result codes (extended codes add high bits)
+_PG_READ_ONLY, _PG_DISK_FULL = "25006", "53100"  # read_only_sql_transaction, disk_full
+
+
+def write_failure(error: BaseException) -> str | None:
+    """READ_ONLY or FULL when `error` says the database refused a write for good (not a
+    passing hiccup); None for anything else.
+
+    SQLite: SQLITE_READONLY ("attempt to write a readonly database": a read-only file or
+    mount, `mode=ro`, `PRAGMA query_only`) and SQLITE_FULL ("database or disk is full": the
+    disk, or `max_page_count`). PostgreSQL: SQLSTATE 25006 (a read-only transaction: a hot
+    standby, `default_transaction_read_only`) and 53100 (no space left on the device).
+    """
+    orig = getattr(error, "orig", None) or error
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == _PG_READ_ONLY:
+        return READ_ONLY
+    if sqlstate == _PG_DISK_FULL:
+        return FULL
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        if code & 0xFF == _SQLITE_READONLY:
+            return READ_ONLY
+        if code & 0xFF == _SQLITE_FULL:
+            return FULL
+    message = str(orig).lower()
+    if "readonly database" in message or "read-only transaction" in message:
+        return READ_ONLY
+    if "database or disk is full" in message or "no space left on device" in message:
+        return FULL
+    return None
+
+
+def write_check(engine: Engine) -> str | None:
+    """Prove the database takes a write, leaving nothing behind; None when it does, else
+    READ_ONLY, FULL or UNREACHABLE.
+
+    A read is not enough: a read-only file, a standby or a full disk all answer `SELECT 1`.
+    SQLite: take the write lock and create a table holding a couple of pages, then roll back
+    (`BEGIN IMMEDIATE` alone succeeds on a read-only connection; the page allocation is what
+    meets SQLITE_FULL). PostgreSQL: the transaction must not be read-only, and a temporary
+    table must take a row; rolled back too.
+    """
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                _sqlite_write_check(connection)
+            else:
+                return _postgres_write_check(connection)
+    except Exception as error:  # any other failure to reach the database means "unreachable"
+        return write_failure(error) or UNREACHABLE
+    return None
+
+
+def _sqlite_write_check(connection: Connection) -> None:
+    # On the driver's connection: the "begin" hook would start a GET's transaction deferred.
+    raw = connection.connection.driver_connection
+    page_size = raw.execute("PRAGMA page_size").fetchone()[0]
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        raw.execute("CREATE TABLE main.eventmate_write_check (filler BLOB)")
+        raw.execute("INSERT INTO main.eventmate_write_check VALUES (zeroblob(?))", (2 * page_size,))
+    finally:
+        if raw.in_transaction:  # SQLITE_FULL already rolled the transaction back
+            raw.execute("ROLLBACK")
+
+
+def _postgres_write_check(connection: Connection) -> str | None:
+    with connection.begin() as transaction:
+        if connection.exec_driver_sql("SHOW transaction_read_only").scalar() == "on":
+            return READ_ONLY
+        connection.exec_driver_sql(
+            "CREATE TEMPORARY TABLE eventmate_write_check (filler text) ON COMMIT DROP")
+        connection.exec_driver_sql("INSERT INTO eventmate_write_check VALUES (repeat('x', 100))")
+        transaction.rollback()
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
 from .. import checkin, followup, letters, notes, people, picks, qr, tokens
 from ..errors import (
@@ -82,6 +82,46 @@ def _checkin_address_rate():
 
 def _return_rate():
     return current_app.config["RETURN_CODE_RATE_LIMIT"]
+
+
+def _return_code_rate():
+    return current_app.config["RETURN_CODE_PER_CODE_RATE_LIMIT"]
+
+
+def _return_code_key() -> str:
+    """Attempts on one code, from any address: the code as typed (or linked), normalised and
+    hashed, so the key never grows with what a client sends."""
+    if request.method == "POST":
+        typed = request.form.get("code", "")
+    else:
+        typed = (request.view_args or {}).get("code", "")
+    return "return-code|" + tokens.digest(tokens.normalise_code(typed[:200]))
+
+
+def _return_failed(_response) -> bool:
+    """Only a code that matched no one counts: a venue full of people getting back in behind
+    one address never adds up to a limit."""
+    return bool(g.get("return_code_failed"))
+
+
+def _refused_code(error: ReturnCodeInvalid, status: int, typed: str):
+    g.return_code_failed = True
+    return render_template("attendee/return.html", values={"code": typed},
+                           errors={"code": error.message}), status
+
+
+def _blank_return_form() -> bool:
+    """The empty `/return` form is never limited: it is where a refused phone is sent."""
+    return request.method != "POST" and request.endpoint == "attendee.return_code"
+
+
+# Both ways in (`/r/<code>` and `POST /return`) share the budgets: failures per address (a
+# venue NAT), and failures per code, whichever address they come from.
+_return_failures_per_address = limiter.shared_limit(
+    _return_rate, scope="return-code-address", exempt_when=_blank_return_form, deduct_when=_return_failed)
+_return_failures_per_code = limiter.shared_limit(
+    _return_code_rate, scope="return-code-code", key_func=_return_code_key,
+    exempt_when=_blank_return_form, deduct_when=_return_failed)
 
 
 @bp.route("/c/<slug>/<key>", methods=["GET", "POST"])
@@ -269,21 +309,25 @@ def pick_me(token: str):
 
 
 @bp.get("/r/<code>")
-@limiter.limit(_return_rate)
+@_return_failures_per_address
+@_return_failures_per_code
 def return_link(code: str):
     """A personal return link. It asks before switching this device to that person, so a
-    link planted on someone else's page cannot quietly swap who they are here."""
+    link planted on someone else's page cannot quietly swap who they are here.
+
+    Showing the confirmation is the success here (it names the person): a link that matches
+    no one is the failure that counts towards the limits."""
     try:
         attendee = checkin.attendee_by_code(db.session, code)
     except ReturnCodeInvalid as error:
-        return render_template("attendee/return.html", values={"code": ""},
-                               errors={"code": error.message}), 404
+        return _refused_code(error, 404, "")
     return render_template("attendee/return_confirm.html", attendee=attendee,
                            code=tokens.normalise_code(code))
 
 
 @bp.route("/return", methods=["GET", "POST"])
-@limiter.limit(_return_rate, methods=["POST"])
+@_return_failures_per_address
+@_return_failures_per_code
 def return_code():
     """Type a return code to get back in on another device or the installed app."""
     if request.method == "GET":
@@ -292,8 +336,7 @@ def return_code():
     try:
         attendee = checkin.attendee_by_code(db.session, typed)
     except ReturnCodeInvalid as error:
-        return render_template("attendee/return.html", values={"code": typed},
-                               errors={"code": error.message}), 422
+        return _refused_code(error, 422, typed)
     return _sign_in(attendee, typed)
 
 

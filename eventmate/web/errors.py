@@ -8,10 +8,12 @@ import time
 from flask import jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from ..database import FULL, READ_ONLY, write_failure
 from ..errors import DomainError
-from ..extensions import limiter
+from ..extensions import db, limiter
 
 log = logging.getLogger("eventmate")
 
@@ -24,6 +26,37 @@ MESSAGES = {
     429: ("rate_limited", "That's a lot of tries in a short time. Please wait a minute and try again."),
     500: ("server_error", "Something went wrong on our side. Please try again in a moment."),
 }
+
+
+#: A write the database refused for good: retrying in a moment will not help, so say plainly
+#: that nothing was saved and what to do.
+NOT_SAVED = {
+    READ_ONLY: "We couldn't save what you just sent: our database can only be read right now, "
+               "so nothing you sent was saved. Trying again won't help until that is fixed.",
+    FULL: "We couldn't save what you just sent: our server has run out of storage space, "
+          "so nothing you sent was saved. Trying again won't help until that is fixed.",
+}
+NOT_SAVED_ADVICE = ("Keep a copy of what you typed (it is below, and your browser's Back button "
+                    "should still have it) and let the organiser know.")
+#: Form fields never shown back: secrets and the page's own tokens.
+_NOT_ECHOED = ("csrf_token", "form_token", "password", "token")
+
+
+def _typed_fields() -> list[tuple[str, str]]:
+    """What the person typed into the form they sent, so it is not lost with the write."""
+    typed = []
+    for name, value in request.form.items(multi=True):
+        if value.strip() and not any(word in name.lower() for word in _NOT_ECHOED):
+            typed.append((name.replace("_", " ").capitalize(), value))
+    return typed
+
+
+def _not_saved(problem: str):
+    message = NOT_SAVED[problem]
+    if wants_json():
+        return jsonify(error="not_saved", message=f"{message} {NOT_SAVED_ADVICE}", database=problem), 503
+    return render_template("errors/not_saved.html", message=message, advice=NOT_SAVED_ADVICE,
+                           typed=_typed_fields()), 503
 
 
 def _rate_limited_message() -> str:
@@ -71,6 +104,15 @@ def register(app) -> None:
     def _http(error):
         code, message = MESSAGES.get(error.code, (error.name.lower().replace(" ", "_"), error.description))
         return error_response(error.code, code, message)
+
+    @app.errorhandler(DBAPIError)
+    def _database(error):
+        db.session.rollback()
+        problem = write_failure(error)
+        if problem is None:
+            return _unexpected(error)
+        log.error("write refused (%s) on %s %s: %s", problem, request.method, request.path, error.orig)
+        return _not_saved(problem)
 
     @app.errorhandler(Exception)
     def _unexpected(error):
