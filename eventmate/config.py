@@ -116,11 +116,17 @@ def load(instance_path: str) -> dict:
         # Failed log-ins per address, whatever the email (password spraying). Only failures
         # count, so an office of organisers behind one address logging in is never stopped.
         "LOGIN_FAILURE_RATE_LIMIT": _env("LOGIN_FAILURE_RATE_LIMIT", "20 per 10 minutes"),
+        # "Forgot your password?" emails, per address and per email address asked about.
+        "PASSWORD_RESET_RATE_LIMIT": _env("PASSWORD_RESET_RATE_LIMIT", "5 per hour"),
+        "PASSWORD_RESET_EMAIL_RATE_LIMIT": _env("PASSWORD_RESET_EMAIL_RATE_LIMIT", "3 per hour"),
         # Check-in: per form/device, plus a ceiling per address that a crowd behind one
         # venue NAT never reaches.
         "CHECKIN_RATE_LIMIT": _env("CHECKIN_RATE_LIMIT", "10 per minute"),
         "CHECKIN_ADDRESS_RATE_LIMIT": _env("CHECKIN_ADDRESS_RATE_LIMIT", "300 per minute"),
-        "RETURN_CODE_RATE_LIMIT": _env("RETURN_CODE_RATE_LIMIT", "10 per minute"),
+        # Return codes: only codes that match no one count — per address (NAT-sized: a venue
+        # full of people getting back in is never stopped) and per code, from any address.
+        "RETURN_CODE_RATE_LIMIT": _env("RETURN_CODE_RATE_LIMIT", "20 per minute"),
+        "RETURN_CODE_PER_CODE_RATE_LIMIT": _env("RETURN_CODE_PER_CODE_RATE_LIMIT", "10 per 10 minutes"),
         "COMPRESS_ALGORITHM": ["br", "gzip"],
         "COMPRESS_MIMETYPES": [
             "text/html", "text/css", "application/javascript", "application/json",

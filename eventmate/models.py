@@ -45,8 +45,39 @@ class Organiser(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Kept in the login session and checked on every request; bumped by log-out and a new
+    #: password, so every copy of an older session cookie stops working.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: The first organiser, who signed up without an invitation. At most one row holds it
+    #: (a partial unique index), so two sign-ups racing on an empty install can't both win.
+    is_founder: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     events: Mapped[list[Event]] = relationship(back_populates="organiser")
+
+    __table_args__ = (
+        sa.Index("uq_organiser_founder", "is_founder", unique=True,
+                 sqlite_where=sa.text("is_founder"), postgresql_where=sa.text("is_founder")),
+    )
+
+    def get_id(self) -> str:
+        """What flask-login keeps in the session: the id and the session version."""
+        return f"{self.id}:{self.session_version}"
+
+
+class PasswordReset(db.Model):
+    """A single-use link, sent by email, that sets a new password within an hour."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the token in the link; the link itself is only in the email.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    organiser_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Invitation(db.Model):

@@ -12,13 +12,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import clock, tokens
 from .errors import (
     BadCredentials,
+    DomainError,
     EmailTaken,
     InvitationInvalid,
     NotFound,
     SignupClosed,
     ValidationFailed,
 )
-from .models import Invitation, Organiser
+from .models import Invitation, Organiser, PasswordReset
 from .validation import Fields
 
 log = logging.getLogger("eventmate.actions")
@@ -26,6 +27,7 @@ log = logging.getLogger("eventmate.actions")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200
 INVITATION_LIFETIME = timedelta(days=7)
+RESET_LIFETIME = timedelta(hours=1)
 # Checked against when the email is unknown, so a wrong email costs as much as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -34,45 +36,100 @@ def has_organisers(session) -> bool:
     return session.scalar(sa.select(sa.exists().where(Organiser.id.isnot(None)))) or False
 
 
+class ResetLinkInvalid(DomainError):
+    code = "reset_link_invalid"
+    status = 403
+    message = ("This password reset link has expired or was already used. "
+               "Ask for a new one from the log-in page.")
+
+
+def _check_password(fields: Fields, name: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        fields.error(name, f"Please choose a password of at least {MIN_PASSWORD} characters.")
+    elif len(password) > MAX_PASSWORD:
+        fields.error(name, f"Please keep the password under {MAX_PASSWORD} characters.")
+
+
 def _read_credentials(data: dict) -> tuple[str, str]:
     fields = Fields(data)
     email = fields.email("email", required=True)
     password = data.get("password") or ""
-    if len(password) < MIN_PASSWORD:
-        fields.error("password", f"Please choose a password of at least {MIN_PASSWORD} characters.")
-    elif len(password) > MAX_PASSWORD:
-        fields.error("password", f"Please keep the password under {MAX_PASSWORD} characters.")
+    _check_password(fields, "password", password)
     if fields.errors:
         raise ValidationFailed(fields.errors)
     return email, password
 
 
-def create_organiser(session, data: dict) -> Organiser:
-    """Create an organiser account from `email` and `password`. No invitation check."""
-    email, password = _read_credentials(data)
+def _read_new_password(data: dict, fields: Fields | None = None) -> str:
+    """`new_password` and `new_password_again`, checked like a sign-up's password."""
+    fields = fields or Fields(data)
+    password = data.get("new_password") or ""
+    _check_password(fields, "new_password", password)
+    if "new_password" not in fields.errors and password != (data.get("new_password_again") or ""):
+        fields.error("new_password_again", "The two new passwords aren't the same. Please type it again.")
+    if fields.errors:
+        raise ValidationFailed(fields.errors)
+    return password
+
+
+def _insert_organiser(session, email: str, password: str, *, founder: bool) -> Organiser:
     organiser = Organiser(
         email=email,
         password_hash=generate_password_hash(password),
         created_at=clock.now(),
+        is_founder=founder,
     )
     session.add(organiser)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise EmailTaken(field="email") from None
+    session.flush()
+    return organiser
+
+
+def _email_taken(session, email: str) -> bool:
+    return session.scalar(sa.select(sa.exists().where(Organiser.email == email))) or False
+
+
+def create_organiser(session, data: dict) -> Organiser:
+    """Create an organiser account from `email` and `password`. No invitation check.
+
+    On an empty install the account is the founder, so the open sign-up closes behind it.
+    """
+    email, password = _read_credentials(data)
+    for founder in ((True, False) if not has_organisers(session) else (False,)):
+        try:
+            organiser = _insert_organiser(session, email, password, founder=founder)
+            break
+        except IntegrityError:
+            session.rollback()
+            if _email_taken(session, email):
+                raise EmailTaken(field="email") from None
+            # Someone else became the founder meanwhile: this account is an ordinary one.
+    else:
+        raise EmailTaken(field="email")
     log.info("organiser created: organiser=%s", organiser.id)
     return organiser
 
 
 def sign_up(session, data: dict, invitation_token: str | None = None) -> Organiser:
-    """Sign up: open to the very first organiser, by invitation after that."""
+    """Sign up: open to the very first organiser, by invitation after that.
+
+    "The first" is held by the database (at most one founder row), so sign-ups racing on
+    an empty install get one account and clear refusals.
+    """
     invitation = None
     if invitation_token:
         invitation = find_open_invitation(session, invitation_token)
-    elif has_organisers(session):
-        raise SignupClosed()
-    organiser = create_organiser(session, data)
+        organiser = create_organiser(session, data)
+    else:
+        if has_organisers(session):
+            raise SignupClosed()
+        email, password = _read_credentials(data)
+        try:
+            organiser = _insert_organiser(session, email, password, founder=True)
+        except IntegrityError:
+            # Another first sign-up got in between: it is the founder, this one needs an invitation.
+            session.rollback()
+            raise SignupClosed() from None
+        log.info("organiser created: organiser=%s founder", organiser.id)
     if invitation is not None:
         # Single use, even when two people press "sign up" on the same link at once.
         claimed = session.execute(
@@ -102,6 +159,88 @@ def authenticate(session, email: str, password: str) -> Organiser:
     if not check_password_hash(organiser.password_hash, password or ""):
         raise BadCredentials()
     log.info("organiser logged in: organiser=%s", organiser.id)
+    return organiser
+
+
+def change_password(session, organiser: Organiser, data: dict) -> None:
+    """Set a new password after checking the current one; every other session ends."""
+    fields = Fields(data)
+    if not check_password_hash(organiser.password_hash, data.get("current_password") or ""):
+        fields.error("current_password", "That isn't your current password.")
+    password = _read_new_password(data, fields)
+    _set_password(session, organiser, password)
+    session.commit()
+    log.info("organiser changed password: organiser=%s", organiser.id)
+
+
+def _set_password(session, organiser: Organiser, password: str) -> None:
+    organiser.password_hash = generate_password_hash(password)
+    end_sessions(session, organiser, commit=False)
+    # A new password also retires every reset link still in someone's inbox.
+    session.execute(
+        sa.update(PasswordReset)
+        .where(PasswordReset.organiser_id == organiser.id, PasswordReset.used_at.is_(None))
+        .values(used_at=clock.now())
+    )
+
+
+def end_sessions(session, organiser: Organiser, *, commit: bool = True) -> None:
+    """Every session cookie issued so far stops working (log-out, new password)."""
+    session.execute(
+        sa.update(Organiser)
+        .where(Organiser.id == organiser.id)
+        .values(session_version=Organiser.session_version + 1)
+    )
+    session.refresh(organiser, ["session_version"])
+    if commit:
+        session.commit()
+
+
+def request_password_reset(session, email: str) -> tuple[Organiser, str] | None:
+    """A reset link for the organiser with this email: (organiser, token), or None.
+
+    Callers answer the same either way, so the page never tells who has an account.
+    """
+    email = (email or "").strip().casefold()
+    organiser = session.scalar(sa.select(Organiser).where(Organiser.email == email)) if email else None
+    if organiser is None:
+        return None
+    token = tokens.url_token()
+    now = clock.now()
+    session.add(PasswordReset(token_hash=tokens.digest(token), organiser_id=organiser.id,
+                              created_at=now, expires_at=now + RESET_LIFETIME))
+    session.commit()
+    log.info("password reset requested: organiser=%s", organiser.id)
+    return organiser, token
+
+
+def find_open_reset(session, token: str) -> PasswordReset:
+    reset = session.scalar(
+        sa.select(PasswordReset).where(PasswordReset.token_hash == tokens.digest(token or ""))
+    )
+    if reset is None or reset.used_at is not None or reset.expires_at <= clock.now():
+        raise ResetLinkInvalid()
+    return reset
+
+
+def reset_password(session, token: str, data: dict) -> Organiser:
+    """Use a reset link: a new password, every session ended, the link spent."""
+    reset = find_open_reset(session, token)
+    password = _read_new_password(data)
+    # Single use, even when the link is opened twice and both forms are sent at once.
+    claimed = session.execute(
+        sa.update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None),
+               PasswordReset.expires_at > clock.now())
+        .values(used_at=clock.now())
+    ).rowcount
+    if claimed != 1:
+        session.rollback()
+        raise ResetLinkInvalid()
+    organiser = session.get(Organiser, reset.organiser_id)
+    _set_password(session, organiser, password)
+    session.commit()
+    log.info("password reset: organiser=%s", organiser.id)
     return organiser
 
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import clock, events, organisers, qr, tokens
+from .. import clock, events, mail, organisers, qr, tokens
 from ..errors import BadCredentials, DomainError, InvitationInvalid, SignupClosed, ValidationFailed
 from ..extensions import db, limiter, login_manager
 from ..models import Organiser
@@ -23,6 +28,7 @@ from .redirects import same_site_path
 from .templating import base_url_warning, public_url
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
+log = logging.getLogger("eventmate")
 
 login_manager.login_view = "organiser.login"
 login_manager.login_message = "Please log in to see that page."
@@ -30,10 +36,34 @@ login_manager.login_message_category = "info"
 
 
 @login_manager.user_loader
-def _load(organiser_id: str) -> Organiser | None:
-    if not (organiser_id.isascii() and organiser_id.isdigit()):
+def _load(session_id: str) -> Organiser | None:
+    """The organiser for `id:session_version`; a log-out or a new password retires the old ones.
+
+    Sessions from before versions existed hold the bare id: they count as version 0, which
+    is where every organiser starts, so an upgrade signs nobody out.
+    """
+    organiser_id, _, version = session_id.partition(":")
+    version = version or "0"
+    if not all(part.isascii() and part.isdigit() for part in (organiser_id, version)):
         return None
-    return db.session.get(Organiser, int(organiser_id))
+    organiser = db.session.get(Organiser, int(organiser_id))
+    if organiser is None or organiser.session_version != int(version):
+        return None
+    return organiser
+
+
+def _fresh_session() -> None:
+    """Start a new session: what was in it (the CSRF token above all) is not carried over.
+
+    A token someone planted before log-in is worthless after it. The attendee's identity
+    lives in its own cookie (web/device.py), so clearing this one signs no phone out;
+    flashed messages are kept for the next page.
+    """
+    flashes = session.get("_flashes")
+    session.clear()
+    g.pop("csrf_token", None)  # Flask-WTF caches the request's token here
+    if flashes:
+        session["_flashes"] = flashes
 
 
 def _login_key() -> str:
@@ -68,13 +98,13 @@ def _checkin_url(event) -> tuple[str, str | None]:
 def login():
     """Log in with email and password."""
     if request.method == "GET":
-        return render_template("organiser/login.html", values={}, errors={})
+        return _login_page({}, {})
     email = request.form.get("email", "")
     try:
         organiser = organisers.authenticate(db.session, email, request.form.get("password", ""))
     except BadCredentials as error:
-        return render_template("organiser/login.html", values={"email": email},
-                               errors={"form": error.message}), 401
+        return _login_page({"email": email}, {"form": error.message}), 401
+    _fresh_session()
     login_user(organiser)
     # Only same-site paths: never bounce to another origin after logging in.
     return redirect(same_site_path(request.args.get("next")) or url_for("organiser.events_page"))
@@ -82,10 +112,122 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Log out of the organiser account (an attendee identity on this device stays)."""
+    """Log out of the organiser account (an attendee identity on this device stays).
+
+    Copies of this session cookie stop working too: the organiser's session version moves on.
+    """
+    if current_user.is_authenticated:
+        organisers.end_sessions(db.session, current_user)
     logout_user()
+    _fresh_session()
     flash("You're logged out.", "info")
     return redirect(url_for("public.index"))
+
+
+def _login_page(values: dict, errors: dict):
+    return render_template("organiser/login.html", values=values, errors=errors,
+                           can_reset=_can_email())
+
+
+def _can_email() -> bool:
+    return bool(current_app.config.get("SMTP_URL"))
+
+
+def _reset_address_key() -> str:
+    return f"reset|{request.remote_addr}"
+
+
+def _reset_email_key() -> str:
+    """Per email asked for, whoever asks: nobody can fill someone's inbox with links."""
+    email = (request.form.get("email") or "").strip().casefold()
+    return f"reset-email|{tokens.digest(email)}"
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def password():
+    """Change my password; every other session of this account is signed out."""
+    if request.method == "GET":
+        return render_template("organiser/password.html", errors={})
+    try:
+        organisers.change_password(db.session, current_user, request.form)
+    except ValidationFailed as error:
+        db.session.rollback()
+        return render_template("organiser/password.html", errors=error.errors), 422
+    # This browser stays in, with a new session; copies of the old one are signed out.
+    _fresh_session()
+    login_user(current_user._get_current_object())
+    flash("Password changed. Any other browser logged in to this account is now logged out.",
+          "success")
+    return redirect(url_for("organiser.events_page"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"],
+               key_func=_reset_address_key, methods=["POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_EMAIL_RATE_LIMIT"],
+               key_func=_reset_email_key, methods=["POST"])
+def forgot():
+    """Ask for a reset link by email (only when EventMate can send email)."""
+    if not _can_email():
+        abort(404)
+    if request.method == "GET":
+        return render_template("organiser/forgot.html", values={}, errors={}, sent=False)
+    email = (request.form.get("email") or "").strip()
+    if not email:
+        return render_template("organiser/forgot.html", values={}, sent=False,
+                               errors={"email": "Please type the email you log in with."}), 422
+    found = organisers.request_password_reset(db.session, email)
+    if found is not None:
+        organiser, token = found
+        _send_reset_link(organiser.email, public_url(url_for("organiser.reset", token=token)))
+    # The same answer whether or not there is an account with this email.
+    return render_template("organiser/forgot.html", values={"email": email}, errors={}, sent=True)
+
+
+def _send_reset_link(to: str, link: str) -> None:
+    """Send in the background: the answer takes as long whether or not the account exists."""
+    message = mail.Email(
+        to=to,
+        subject="Set a new EventMate password",
+        text=render_template("organiser/reset_email.txt", link=link),
+        html=render_template("organiser/reset_email.html", link=link),
+    )
+    smtp_url = current_app.config["SMTP_URL"]
+    sender = current_app.config.get("MAIL_FROM") or "EventMate <eventmate@localhost>"
+
+    def send() -> None:
+        try:
+            mail.send(smtp_url, sender, message)
+        except (mail.MailError, ValueError) as error:
+            log.warning("password reset email not sent: %s", error)
+
+    threading.Thread(target=send, name="password-reset-mail", daemon=True).start()
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def reset(token: str):
+    """The emailed link: choose a new password (once, within the hour)."""
+    try:
+        organisers.find_open_reset(db.session, token)
+    except organisers.ResetLinkInvalid as error:
+        return render_template("organiser/reset_invalid.html", message=error.message), 403
+    if request.method == "GET":
+        return render_template("organiser/reset.html", errors={})
+    try:
+        organisers.reset_password(db.session, token, request.form)
+    except ValidationFailed as error:
+        db.session.rollback()
+        return render_template("organiser/reset.html", errors=error.errors), 422
+    except organisers.ResetLinkInvalid as error:
+        return render_template("organiser/reset_invalid.html", message=error.message), 403
+    if current_user.is_authenticated:
+        logout_user()
+    _fresh_session()
+    flash("Your new password is set. Please log in with it.", "success")
+    return redirect(url_for("organiser.login"))
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -108,6 +250,7 @@ def signup():
         return _signup_again(error.errors, invite)
     except DomainError as error:
         return _signup_again({error.field or "form": error.message}, invite, error.status)
+    _fresh_session()
     login_user(organiser)
     flash("Welcome to EventMate. Let's set up your first event.", "success")
     return redirect(url_for("organiser.new_event"))

@@ -3,9 +3,8 @@
 (function () {
   "use strict";
   var form = document.querySelector("form[data-notes]");
-  if (!form || !window.fetch) return;
+  if (!form || !window.fetch || !window.eventmateSend) return;
   var status = form.querySelector("[data-save-status]");
-  var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var timer = null;
   var dirty = false;
 
@@ -26,13 +25,13 @@
     var body = new FormData(form);
     body.set("client_id", uuid());
     say("Saving…");
-    fetch(form.action || window.location.href, {
-      method: "POST", body: body, credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrf }
+    eventmateSend(form.action || window.location.href, {
+      method: "POST", body: body, headers: { "Accept": "application/json" }
     }).then(function (r) {
       return r.json().then(function (data) {
-        if (r.ok) { say("Saved " + data.saved_at + "."); }
-        else { say(data.message || "Not saved — please check your notes."); }
+        if (r.ok) { say("Saved " + data.saved_at + "."); return; }
+        dirty = true;  // what was typed is still here; the next edit or reconnect saves it
+        say(data.message || "Not saved — please check your notes.");
       });
     }).catch(function () {
       dirty = true;

@@ -5,7 +5,6 @@
   var box = document.querySelector("[data-reminders]");
   if (!box) return;
   var api = box.getAttribute("data-api");
-  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content;
   var ios = /iPad|iPhone|iPod/.test(navigator.userAgent) ||
     (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
   var standalone = window.matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
@@ -27,10 +26,9 @@
   }
 
   function tell(method, subscription) {
-    return fetch(api, {
+    return eventmateSend(api, {
       method: method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
       body: JSON.stringify(subscription.toJSON ? subscription.toJSON() : subscription)
     }).then(function (response) {
       if (!response.ok) {
