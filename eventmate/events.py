@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -77,12 +77,32 @@ def _parse_local(fields: Fields, name: str, label: str, zone: ZoneInfo | None,
         return None
     fields.values[name] = raw[:16]
     moment = naive.replace(tzinfo=zone) if zone else None
+    if moment is not None and not _exists_once(moment):
+        place = zone.key.split("/")[-1].replace("_", " ")
+        if _exists(moment):
+            fields.error(name, f"{naive:%H:%M} happens twice that night in {place} (the clocks go back). "
+                               "Please choose a time outside that hour.")
+        else:
+            fields.error(name, f"{naive:%H:%M} doesn't exist that night in {place} (the clocks go forward). "
+                               "Please choose another time.")
+        return None
     first, last = event_years()
     # Year 1 or 26 would save, then fail to show (no UTC for 0001 in Tokyo, "26-05-14" in forms).
     if not first <= naive.year <= last and (moment is None or moment != kept):
         fields.error(name, f"Please choose a date between {first} and {last}.")
         return None
     return moment
+
+
+def _exists(moment: datetime) -> bool:
+    """The wall-clock time really happens in its zone (not skipped when clocks go forward)."""
+    back = moment.astimezone(UTC).astimezone(moment.tzinfo)
+    return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
+
+
+def _exists_once(moment: datetime) -> bool:
+    """It happens, and only once (not in the repeated hour when clocks go back)."""
+    return _exists(moment) and moment.replace(fold=0).utcoffset() == moment.replace(fold=1).utcoffset()
 
 
 def _read_event(data: dict, event: Event | None = None) -> dict:
@@ -108,7 +128,7 @@ def _read_event(data: dict, event: Event | None = None) -> dict:
             fields.error("timezone", "We don't know that time zone. Try a city, like Europe/London.")
     starts = _parse_local(fields, "starts_local", "when it starts", zone, event and event.starts_at)
     ends = _parse_local(fields, "ends_local", "when it ends", zone, event and event.ends_at)
-    if starts and ends and ends <= starts:
+    if starts and ends and ends.astimezone(UTC) <= starts.astimezone(UTC):
         fields.error("ends_local", "The end needs to be after the start.")
     raw_hour = str(data.get("prompt_hour", "9")).strip() or "9"
     fields.values["prompt_hour"] = raw_hour
@@ -159,8 +179,10 @@ def create_event(session, organiser: Organiser, data: dict) -> Event:
         session.add(event)
         try:
             session.commit()
-        except IntegrityError:  # slug collision: astronomically rare, try another
+        except IntegrityError as error:  # slug collision: astronomically rare, try another
             session.rollback()
+            if "slug" not in str(error.orig):
+                raise  # any other constraint is a bug to see, not a slug to retry
             continue
         log.info("event created: organiser=%s event=%s", organiser.id, event.id)
         return event
@@ -218,4 +240,13 @@ def checked_in_count(session, event: Event) -> int:
         sa.select(sa.func.count())
         .select_from(Attendee)
         .where(Attendee.event_id == event.id, Attendee.checked_in_at.isnot(None))
+    )
+
+
+def here_now_count(session, event: Event) -> int:
+    """Checked in and not left: who the room holds now."""
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Attendee)
+        .where(Attendee.event_id == event.id, Attendee.checked_in_at.isnot(None), Attendee.left_at.is_(None))
     )

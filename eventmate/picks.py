@@ -129,27 +129,45 @@ def unpick(session, picker: Attendee, picked_id: int) -> None:
 
 
 def swap(session, picker: Attendee, drop_id: int, add_id: int) -> Pick:
-    """Replace one of my three with someone new, in one step."""
+    """Replace one of my three with someone new, in one step.
+
+    A double tap sends the same swap twice at once: whichever finishes second finds it done
+    and answers as a success (not "you've already chosen three", not "not one of your three").
+    """
     picked = _target(session, picker, add_id)
-    if _existing(session, picker.id, picked.id) is not None:
-        return _existing(session, picker.id, picked.id)
-    old = _existing(session, picker.id, drop_id)
-    if old is None:
-        raise NotFound("That person isn't one of your three any more.")
-    slot = old.slot
-    session.delete(old)
-    session.flush()
-    row = Pick(event_id=picker.event_id, picker_id=picker.id, picked_id=picked.id,
-               slot=slot, created_at=clock.now())
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise PickLimitReached() from None
-    log.info("swapped: event=%s picker=%s dropped=%s picked=%s",
-             picker.event_id, picker.id, drop_id, picked.id)
-    return row
+    for _ in range(3):
+        done = _existing(session, picker.id, picked.id)
+        if done is not None:
+            return done
+        old = _existing(session, picker.id, drop_id)
+        if old is None:
+            session.rollback()
+            done = _existing(session, picker.id, picked.id)  # the racing swap just finished
+            if done is not None:
+                return done
+            raise NotFound("That person isn't one of your three any more.")
+        slot = old.slot
+        deleted = session.execute(sa.delete(Pick).where(Pick.id == old.id),
+                                  execution_options={"synchronize_session": False}).rowcount
+        session.expunge(old)
+        if deleted == 0:
+            session.rollback()  # a racing swap removed it first: look again
+            continue
+        row = Pick(event_id=picker.event_id, picker_id=picker.id, picked_id=picked.id,
+                   slot=slot, created_at=clock.now())
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            done = _existing(session, picker.id, picked.id)
+            if done is not None and _existing(session, picker.id, drop_id) is None:
+                return done
+            raise PickLimitReached() from None
+        log.info("swapped: event=%s picker=%s dropped=%s picked=%s",
+                 picker.event_id, picker.id, drop_id, picked.id)
+        return row
+    raise PickLimitReached()
 
 
 def picked_ids(session, picker: Attendee) -> set[int]:

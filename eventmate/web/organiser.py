@@ -302,6 +302,7 @@ def event(event_id: int):
         checkin_url=url,
         url_warning=warning,
         checked_in=events.checked_in_count(db.session, ev),
+        here_now=events.here_now_count(db.session, ev),
         zone_label=events.zone_label(ev.timezone, ev.starts_at),
         is_open=ev.is_checkin_open(clock.now()),
     )

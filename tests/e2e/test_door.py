@@ -175,7 +175,8 @@ def test_organiser_to_checked_in(live_server, contexts, shot):
     # --- the organiser sees the check-in ----------------------------------------------
     organiser.goto(event_page)
     expect(organiser.locator("[data-checked-in]")).to_have_text("1")
-    expect(organiser.locator(".stats")).to_contain_text("person checked in")
+    expect(organiser.locator("[data-here-now]")).to_have_text("1")
+    expect(organiser.locator(".stats")).to_contain_text("here now")
     shot(organiser, "event-one-checked-in")
 
     # --- the poster was shared somewhere it shouldn't be: rotate the key --------------
