@@ -7,7 +7,7 @@ EVENTMATE_HOST ?= 127.0.0.1
 EVENTMATE_PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test bench lint migrate demo clean
+.PHONY: run test fuzz bench lint migrate demo clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: $(STAMP)
 	$(BIN)/bandit -q -r eventmate app.py -ll
 	bash scripts/system-deps.sh
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The long fuzz (tests/test_fuzz.py, at least 10,000 examples per database); `make test` runs a short one.
+fuzz: $(STAMP)
+	bash scripts/system-deps.sh
+	HYPOTHESIS_PROFILE=fuzz bash scripts/with-postgres.sh $(BIN)/python -m pytest tests/test_fuzz.py \
+		--hypothesis-show-statistics $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	bash scripts/with-postgres.sh $(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import clock, config
 from .extensions import compress, csrf, db, limiter, login_manager, migrate
+from .web.requests import FormRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.update(config.load(app.instance_path))
     app.config.update(overrides or {})
+    app.request_class = FormRequest
     _configure_logging(app)
     _use_test_clock(app)
     _trust_proxies(app)

@@ -168,3 +168,11 @@ def test_an_existing_event_in_an_old_style_zone_still_shows(app, client, make_or
     for url in ("/organiser/", f"/organiser/events/{event.id}", f"/organiser/events/{event.id}/edit",
                 f"/organiser/events/{event.id}/poster"):
         assert client.get(url).status_code == 200, url
+
+
+def test_a_multipart_field_named_with_a_backslash_is_refused_not_a_500(client):
+    """Found by the fuzz suite: Werkzeug names the field None and Flask-WTF's CSRF check crashed."""
+    body = (b'--b\r\nContent-Disposition: form-data; name="\\"\r\n\r\n\r\n--b--\r\n')
+    response = client.post("/organiser/logout", data=body, content_type="multipart/form-data; boundary=b",
+                           headers={"X-CSRFToken": "x"})
+    assert response.status_code == 400
