@@ -7,8 +7,11 @@ import hmac
 import logging
 import re
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.exc import IntegrityError
 
 from . import clock, tokens
@@ -80,46 +83,131 @@ def read_profile(data: dict) -> dict:
     return values
 
 
-def _form_signature(secret: str, nonce: str) -> str:
-    digest = hmac.new(secret.encode(), f"checkin-form:{nonce}".encode(), "sha256").digest()
+#: What a form that can no longer be used says (from another phone, another event, a form
+#: from before an upgrade, or one whose browser lost its form cookie). The page shows a
+#: fresh form with what was typed.
+FORM_EXPIRED = ("This form has expired or was opened on another phone, so nothing was saved. "
+                "Please scan the poster again, or check your answers and tap Check in.")
+#: A form rendered before the upgrade that bound forms to a browser, submitted once then
+#: retried after it, still lands on its attendee within this long of the first submit.
+LEGACY_RETRY_WINDOW = timedelta(minutes=10)
+
+
+class FormExpired(ValidationFailed):
+    """The form token can't be used by this browser: show a fresh form, never an identity."""
+
+    def __init__(self):
+        super().__init__({"form": FORM_EXPIRED})
+
+
+def _signature(secret: str, message: str) -> str:
+    digest = hmac.new(secret.encode(), message.encode(), "sha256").digest()
     return base64.urlsafe_b64encode(digest).decode()[:21]
 
 
-def new_form_token(secret: str) -> str:
-    """A one-time token for a check-in form: a random nonce and our signature of it, so a
-    client cannot make up its own (the per-form rate limit is keyed on it)."""
+def _form_signature(secret: str, nonce: str, binding: str) -> str:
+    return _signature(secret, f"checkin-form:v2:{binding}:{nonce}")
+
+
+def new_form_token(secret: str, binding: str = "") -> str:
+    """A one-time token for a check-in form: a random nonce and our signature of it together
+    with `binding`, the random value of the browser's form cookie. Only that browser can
+    submit it, and a client cannot make up its own (the per-form rate limit is keyed on it).
+    Callers inside the server (the demo, tests, benchmarks) bind to ""."""
     nonce = secrets.token_urlsafe(16)[:22]
-    return nonce + _form_signature(secret, nonce)
+    return nonce + _form_signature(secret, nonce, binding)
 
 
-def form_token_is_valid(secret: str, token: str) -> bool:
+def form_token_is_valid(secret: str, token: str, binding: str | None = "") -> bool:
+    if binding is None or not FORM_TOKEN_RE.match(token or ""):
+        return False
+    return hmac.compare_digest(token[22:], _form_signature(secret, token[:22], binding))
+
+
+def _is_legacy_token(secret: str, token: str) -> bool:
+    """A token signed before forms were bound to a browser."""
     if not FORM_TOKEN_RE.match(token or ""):
         return False
-    return hmac.compare_digest(token[22:], _form_signature(secret, token[:22]))
+    return hmac.compare_digest(token[22:], _signature(secret, f"checkin-form:{token[:22]}"))
 
 
-def return_code_for(secret: str, form_token: str) -> str:
-    """The return code a check-in form yields: derived, so a double submit gets the same one."""
-    return tokens.derived_code(secret, f"return-code:{form_token}", RETURN_CODE_LENGTH)
+def _seal_key(secret: str, form_token: str, binding: str) -> bytes:
+    """The key to a check-in's sealed answer: made from the form token and the browser's form
+    cookie, neither of which the database holds (it keeps only the token's hash)."""
+    return hmac.new(secret.encode(), f"checkin-seal:{binding}:{form_token}".encode(), "sha256").digest()
 
 
-def check_in(session, event: Event, data: dict, form_token: str, secret: str) -> tuple[Attendee, str]:
-    """Check a walk-in attendee in; returns the attendee and their return code.
+def _seal(key: bytes, code: str, device_credential: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(key).encrypt(nonce, f"{code}:{device_credential}".encode(), b"checkin-seal")
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
 
-    `form_token` is the one-time token of the form. Submitting the same form twice (a double
-    tap, a retry on bad wifi, two requests racing) lands on the same attendee: the token is
-    unique in the database and the return code is derived from it.
+
+def _unseal(key: bytes, seal: str | None) -> tuple[str, str] | None:
+    if not seal:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(seal.encode())
+        plain = AESGCM(key).decrypt(raw[:12], raw[12:], b"checkin-seal").decode()
+    except (ValueError, InvalidTag):
+        return None
+    code, _, device_credential = plain.partition(":")
+    return code, device_credential
+
+
+def _legacy_answer(secret: str, form_token: str) -> tuple[str, str]:
+    """What a form from before the upgrade yielded: a return code and device credential
+    derived from the token. Only ever recomputed for a retry within LEGACY_RETRY_WINDOW."""
+    code = tokens.derived_code(secret, f"return-code:{form_token}", RETURN_CODE_LENGTH)
+    device_credential = hmac.new(secret.encode(), f"device:{form_token}".encode(), "sha256").hexdigest()
+    return code, device_credential
+
+
+def _by_token(session, form_token: str) -> Attendee | None:
+    return session.scalar(sa.select(Attendee).where(Attendee.checkin_token_hash == tokens.digest(form_token)))
+
+
+def _legacy_retry(session, event: Event, form_token: str, secret: str) -> tuple[Attendee, str, str]:
+    """A form rendered before the upgrade: its retry lands on the attendee its first submit
+    made, for a few minutes; anything else gets a fresh (bound) form."""
+    existing = _by_token(session, form_token)
+    if (existing is None or existing.event_id != event.id or existing.checkin_seal is not None
+            or existing.checked_in_at is None or existing.checked_in_at < clock.now() - LEGACY_RETRY_WINDOW):
+        raise FormExpired()
+    code, device_credential = _legacy_answer(secret, form_token)
+    if not hmac.compare_digest(existing.return_code_hash, tokens.digest(code)):
+        raise FormExpired()  # the code was renewed since
+    return existing, code, device_credential
+
+
+def check_in_from_form(session, event: Event, data: dict, form_token: str, secret: str,
+                       binding: str | None = "") -> tuple[Attendee, str, str]:
+    """Check a walk-in attendee in; returns the attendee, their return code and the
+    credential a new device gets.
+
+    `form_token` is the one-time token of the form and `binding` the value of the form
+    cookie of the browser that sends it (None: it has none). Submitting the same form twice
+    from that browser (a double tap, a retry on bad wifi, requests racing) lands on the same
+    attendee with the same code: the token's hash is unique in the database, and the first
+    submit's random code and credential are stored sealed under a key only that browser's
+    request can rebuild. From anywhere else the token is refused (FormExpired).
     """
-    if not form_token_is_valid(secret, form_token):
-        raise ValidationFailed({"form": "This form has expired. Please scan the poster again."})
+    bound = form_token_is_valid(secret, form_token, binding)
+    if not bound and not _is_legacy_token(secret, form_token):
+        raise FormExpired()
     if not event.is_checkin_open(clock.now()):
         raise CheckInClosed()
+    if not bound:
+        return _legacy_retry(session, event, form_token, secret)
     values = read_profile(data)
-    code = return_code_for(secret, form_token)
+    code = tokens.random_code(RETURN_CODE_LENGTH)
+    device_credential = secrets.token_urlsafe(32)
+    key = _seal_key(secret, form_token, binding)
     attendee = Attendee(
         event_id=event.id,
         checked_in_at=clock.now(),
-        checkin_token=form_token,
+        checkin_token_hash=tokens.digest(form_token),
+        checkin_seal=_seal(key, code, device_credential),
         return_code_hash=tokens.digest(code),
         pickme_token=tokens.random_code(PICKME_LENGTH).lower(),
         **values,
@@ -130,14 +218,23 @@ def check_in(session, event: Event, data: dict, form_token: str, secret: str) ->
         session.commit()
     except IntegrityError:
         session.rollback()
-        existing = session.scalar(sa.select(Attendee).where(Attendee.checkin_token == form_token))
-        if existing is not None and existing.event_id != event.id:
-            # A form from another event's poster: it can't check anyone in here.
-            raise ValidationFailed({"form": "This form has expired. Please scan the poster again."}) from None
+        existing = _by_token(session, form_token)
         if existing is None:
             raise
-        return existing, code
+        if existing.event_id != event.id:
+            raise FormExpired() from None  # a form from another event's poster
+        answer = _unseal(key, existing.checkin_seal)
+        if answer is None or not hmac.compare_digest(existing.return_code_hash, tokens.digest(answer[0])):
+            raise FormExpired() from None  # the code was renewed since
+        return existing, *answer
     log.info("checked in: event=%s attendee=%s", event.id, attendee.id)
+    return attendee, code, device_credential
+
+
+def check_in(session, event: Event, data: dict, form_token: str, secret: str,
+             binding: str | None = "") -> tuple[Attendee, str]:
+    """`check_in_from_form` without the device credential: the attendee and their code."""
+    attendee, code, _device_credential = check_in_from_form(session, event, data, form_token, secret, binding)
     return attendee, code
 
 
@@ -158,6 +255,7 @@ def new_return_code(session, attendee: Attendee) -> str:
     """Replace the attendee's return code; devices holding the old one lose access."""
     code = tokens.random_code(RETURN_CODE_LENGTH)
     attendee.return_code_hash = tokens.digest(code)
+    attendee.checkin_seal = None  # a retried check-in form can't bring the old code back
     session.commit()
     log.info("return code renewed: attendee=%s", attendee.id)
     return code

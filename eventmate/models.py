@@ -184,8 +184,13 @@ class Attendee(db.Model):
     contact: Mapped[str | None] = mapped_column(sa.String(280))
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: One-time token of the check-in form: a double submit lands on the same row.
-    checkin_token: Mapped[str | None] = mapped_column(sa.String(43), unique=True)
+    #: SHA-256 of the check-in form's one-time token: a double submit lands on the same row.
+    #: Only the hash: the token is a bearer secret while check-in is open.
+    checkin_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: The return code and device credential the check-in handed out, encrypted under a key
+    #: made from the form token and the browser's form cookie (neither is stored), so a
+    #: retry from that browser gets the same answer and a database copy yields nothing.
+    checkin_seal: Mapped[str | None] = mapped_column(sa.String(160))
     #: SHA-256 of the return code; the code itself lives only on the attendee's devices.
     return_code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     #: Opaque token behind the personal "pick me" QR; unrelated to the return code.

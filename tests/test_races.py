@@ -23,12 +23,14 @@ def test_same_form_submitted_eight_times_at_once_is_one_attendee(app, make_organ
     token = FORM_TOKEN_RE.search(text(phone.get(event.checkin_path))).group(1)
     csrf = csrf_token(phone)
     session_cookie = phone.get_cookie("session").value
+    form_cookie = phone.get_cookie("em_form").value  # the form is bound to this browser
     start = threading.Barrier(8)
     results: list = []
 
     def tap():
-        client = app.test_client()  # a racing request from the same phone (same session)
+        client = app.test_client()  # a racing request from the same phone (same cookies)
         client.set_cookie("session", session_cookie)
+        client.set_cookie("em_form", form_cookie)
         start.wait()
         response = client.post(event.checkin_path,
                                data={**profile(), "form_token": token, "csrf_token": csrf})

@@ -192,7 +192,7 @@ def test_disk_full_on_postgresql_is_classified(client, event, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise disk_full
 
-    monkeypatch.setattr(checkin, "check_in", refuse)
+    monkeypatch.setattr(checkin, "check_in_from_form", refuse)  # what the check-in page calls
     response = check_in_form(client, event, "Pat Unsaved")
     assert response.status_code == 503
     assert NOT_SAVED in text(response) and "Pat Unsaved" in text(response)

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from .. import checkin, followup, letters, notes, people, picks, qr, tokens
 from ..errors import (
@@ -142,19 +153,32 @@ def check_in(slug: str, key: str):
         return render_template("attendee/checkin_closed.html", event=error.event), 403
     if device.attendee_for(event)[0] is not None:
         return render_template("attendee/already.html", event=event)
+    secret = current_app.config["SECRET_KEY"]
+    binding = device.form_binding()
     if request.method == "GET":
-        return render_template("attendee/checkin.html", event=event, values={}, errors={},
-                               form_token=checkin.new_form_token(current_app.config["SECRET_KEY"]))
+        return _checkin_form(event, {}, {}, binding, 200)
     form_token = request.form.get("form_token", "")
     try:
-        attendee, code = checkin.check_in(
-            db.session, event, request.form, form_token, current_app.config["SECRET_KEY"]
-        )
+        attendee, code, credential = checkin.check_in_from_form(
+            db.session, event, request.form, form_token, secret, binding)
+    except checkin.FormExpired as error:
+        # Another phone's form (or one this browser can no longer prove is its own): a fresh
+        # form, what was typed kept, and nobody's identity.
+        return _checkin_form(event, request.form, error.errors, binding, 422)
     except ValidationFailed as error:
         return render_template("attendee/checkin.html", event=event, values=request.form,
                                errors=error.errors, form_token=form_token), 422
     response = redirect(url_for("attendee.home", slug=event.slug, welcome=1))
-    return device.remember(response, attendee, code, device.form_device_credential(form_token))
+    return device.remember(response, attendee, code, credential)
+
+
+def _checkin_form(event, values, errors, binding: str | None, status: int):
+    """A new check-in form, its token bound to this browser's form cookie (made when missing)."""
+    binding = binding or device.new_form_binding()
+    form_token = checkin.new_form_token(current_app.config["SECRET_KEY"], binding)
+    page = render_template("attendee/checkin.html", event=event, values=values, errors=errors,
+                           form_token=form_token)
+    return device.bind_form(make_response(page, status), binding)
 
 
 @bp.get("/e/<slug>")

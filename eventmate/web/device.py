@@ -9,7 +9,7 @@ device the first time one is needed (`device_for_request`).
 
 from __future__ import annotations
 
-import hmac
+import re
 import secrets
 
 from flask import current_app, g, request
@@ -22,6 +22,11 @@ from ..extensions import db
 from ..models import Attendee, Device, Event
 
 COOKIE = "em_device"
+#: The check-in form cookie: a random value, never stored on the server, that check-in form
+#: tokens are bound to (and the key to a check-in's sealed answer is made with).
+FORM_COOKIE = "em_form"
+FORM_MAX_AGE = 24 * 3600  # a form left open for the evening still works
+FORM_BINDING_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
 MAX_EVENTS = 20  # keep the cookie small; the oldest events drop off first
 DEVICE_KEY = "_d"
@@ -74,11 +79,29 @@ def _held_attendees() -> list[Attendee]:
     return held
 
 
-def form_device_credential(form_token: str) -> str:
-    """A new phone's device credential, derived from its check-in form: the same form sent
-    twice (a double tap, a retry) ends on one device with one cookie."""
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), f"device:{form_token}".encode(),
-                    "sha256").hexdigest()
+def form_binding() -> str | None:
+    """The random value of this browser's check-in form cookie, if it has a well-formed one.
+    A check-in form token is signed together with it, so only this browser can submit it."""
+    value = request.cookies.get(FORM_COOKIE, "")
+    return value if FORM_BINDING_RE.match(value) else None
+
+
+def bind_form(response, binding: str):
+    """Give the browser its form cookie (the same value again when it has one: every open
+    check-in tab stays valid)."""
+    response.set_cookie(
+        FORM_COOKIE,
+        binding,
+        max_age=FORM_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=_secure(),
+    )
+    return response
+
+
+def new_form_binding() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def remember(response, attendee: Attendee, code: str, new_credential: str | None = None):
@@ -139,6 +162,11 @@ def _set(response, value: dict):
         max_age=MAX_AGE,
         httponly=True,
         samesite="Lax",
-        secure=request.is_secure,
+        secure=_secure(),
     )
     return response
+
+
+def _secure() -> bool:
+    """Secure whenever the session cookie is (see security.SessionInterface)."""
+    return request.is_secure or bool(current_app.config.get("SESSION_COOKIE_SECURE"))
