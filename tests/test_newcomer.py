@@ -85,3 +85,33 @@ def test_the_organiser_sees_here_now_apart_from_checked_in(app, client, make_org
     page = text(client.get(f"/organiser/events/{event.id}"))
     assert '<p class="big" data-here-now>1</p>' in page and "here now" in page
     assert '<p class="big" data-checked-in>2</p>' in page and "checked in (1 left early)" in page
+
+
+def test_someone_who_left_and_rescans_is_told_and_can_come_back(app, make_organiser, make_event, make_attendee,
+                                                                at_the_event):
+    """Defect 4: a re-scan said only "You're already checked in"; a pick-me page of someone who left
+    still offered "Add … to my three", which then failed."""
+    event = make_event(make_organiser())
+    ana, ben = make_attendee(event, "Ana Lima"), make_attendee(event, "Ben Okafor")
+    ana_phone, ben_phone = app.test_client(), app.test_client()
+    post(ana_phone, "/return", {"code": ana.code})
+    post(ben_phone, "/return", {"code": ben.code})
+    assert post(ben_phone, f"/e/{event.slug}/leave").status_code == 302
+    again = text(ben_phone.get(event.checkin_path))
+    assert "You left earlier, so people don't see you in who's here" in again
+    assert f'action="/e/{event.slug}/rejoin"' in again
+    pick_me = text(ana_phone.get(f"/p/{ben.pickme}"))
+    assert "Ben Okafor has left the event" in pick_me and "to my three</button>" not in pick_me
+
+
+def test_a_return_link_says_whose_place_on_this_phone_it_takes(app, make_organiser, make_event, make_attendee,
+                                                               at_the_event):
+    """Defect 5: "Continue as Tom?" didn't say my own identity at the event would be replaced."""
+    event = make_event(make_organiser())
+    ana, tom = make_attendee(event, "Ana Lima"), make_attendee(event, "Tom Berg")
+    phone = app.test_client()
+    post(phone, "/return", {"code": ana.code})
+    page = text(phone.get(f"/r/{tom.code}"))
+    assert "This phone is Ana Lima at Thursday founders evening now" in page
+    assert "it becomes Tom Berg here instead" in page
+    assert "data-replaces" not in text(phone.get(f"/r/{ana.code}"))  # my own link: nothing replaced

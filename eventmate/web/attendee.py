@@ -151,8 +151,9 @@ def check_in(slug: str, key: str):
         if device.attendee_for(error.event)[0]:
             return redirect(url_for("attendee.home", slug=error.event.slug))
         return render_template("attendee/checkin_closed.html", event=error.event), 403
-    if device.attendee_for(event)[0] is not None:
-        return render_template("attendee/already.html", event=event)
+    here = device.attendee_for(event)[0]
+    if here is not None:
+        return render_template("attendee/already.html", event=event, me=here)
     secret = current_app.config["SECRET_KEY"]
     binding = device.form_binding()
     if request.method == "GET":
@@ -345,8 +346,10 @@ def return_link(code: str):
         attendee = checkin.attendee_by_code(db.session, code)
     except ReturnCodeInvalid as error:
         return _refused_code(error, 404, "")
+    current = device.attendee_for(attendee.event)[0]
     return render_template("attendee/return_confirm.html", attendee=attendee,
-                           code=tokens.normalise_code(code))
+                           code=tokens.normalise_code(code),
+                           replaces=current if current is not None and current.id != attendee.id else None)
 
 
 @bp.route("/return", methods=["GET", "POST"])
