@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
 
-from . import clock, mail
+from . import clock, drafts, mail
 from .errors import NotFound
 from .models import Attendee, Event, FollowUp, Message, Note, Pick
 
@@ -201,8 +201,6 @@ def when_phrase(event: Event) -> str | None:
 
 def draft_for(me: Attendee, person: Attendee, note: Note | None) -> str:
     """My note to one of my three, drafted from what I wrote down while listening."""
-    from . import drafts
-
     seed = int.from_bytes(hashlib.sha256(f"{me.id}:{person.id}".encode()).digest()[:4], "big")
     return drafts.draft(me_name=me.name, their_name=person.name, event_name=me.event.name,
                         when=when_phrase(me.event), working_on=note.working_on if note else "",
@@ -217,8 +215,7 @@ def names(people: list[str]) -> str:
     return ", ".join(people[:-1]) + " and " + people[-1]
 
 
-def first_name(name: str) -> str:
-    return name.split()[0] if name.split() else name
+first_name = drafts.first_name
 
 
 def waiting_by_attendee(session, attendee_ids: list[int]) -> dict[int, list[str]]:

@@ -70,6 +70,40 @@ def postgres_ready() -> str:
     return POSTGRES_URL
 
 
+@pytest.fixture(scope="module")
+def postgres_server_database(request):
+    """A database of our own on the test server (for migrations from scratch): the shared
+    test database stays untouched."""
+    need(bool(POSTGRES_URL), "PostgreSQL is not available (run the tests through `make test`)")
+    server = sa.make_url(POSTGRES_URL)
+    name = f"eventmate_{request.module.__name__.rsplit('.', 1)[-1][:30]}_{os.getpid()}"
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_server_database) -> str:
+    """An empty schema, as `postgres_ready` makes it."""
+    engine = sa.create_engine(postgres_server_database)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+    return postgres_server_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'eventmate.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
 def _empty_postgres(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:

@@ -7,7 +7,6 @@ from Alembic's script directory, so migrations added later are covered without e
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.script import ScriptDirectory
-from conftest import POSTGRES_URL, need
 from conftest import test_config as app_config  # its own name would be collected as a test
 from flask_migrate import downgrade, upgrade
 
@@ -112,39 +110,6 @@ def downgrade():
 def revisions() -> list[str]:
     """Every revision, oldest first."""
     return [script.revision for script in reversed(list(ScriptDirectory(str(MIGRATIONS)).walk_revisions()))]
-
-
-@pytest.fixture(scope="module")
-def postgres_server_database():
-    """A database of our own on the test server: `eventmate_test` stays untouched."""
-    need(bool(POSTGRES_URL), "PostgreSQL is not available (run the tests through `make test`)")
-    server = sa.make_url(POSTGRES_URL)
-    name = f"eventmate_migrations_{os.getpid()}"
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
-@pytest.fixture
-def postgres_url(postgres_server_database) -> str:
-    """An empty schema, as `postgres_ready` makes it."""
-    engine = sa.create_engine(postgres_server_database)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    engine.dispose()
-    return postgres_server_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'eventmate.sqlite3'}"
-    return request.getfixturevalue("postgres_url")
 
 
 def migrate_and_fill(url: str) -> None:

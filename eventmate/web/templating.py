@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import current_app, request
 from werkzeug.routing import IntegerConverter
 
-from .. import clock, contact, push, tokens
+from .. import clock, contact, drafts, push, tokens
 
 
 def public_url(path: str) -> str:
@@ -68,3 +68,4 @@ def register(app) -> None:
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["grouped"] = tokens.group
     app.jinja_env.filters["contact_links"] = contact.linkify
+    app.jinja_env.filters["first_name"] = drafts.first_name
