@@ -73,12 +73,28 @@ def db_name(request) -> str:
     return request.node.callspec.params["database_url"]
 
 
+def _buffered(app):
+    """The app with each response read in full (and its iterable closed) before werkzeug's
+    dev server writes it. When Chromium drops a connection mid-response (a page closed while
+    /sw.js or a stylesheet was on its way), that server skips `close()` on the iterable, and
+    a file response then leaks its file handle: a ResourceWarning at a random later test."""
+    def wsgi(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(database_url, db_name):
     """The real app over HTTP on a fresh database; stops when the test ends."""
     clock.reset()  # the live server runs on the wall clock
     app = create_app(test_config(database_url))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name=f"live-{db_name}", daemon=True)
     thread.start()
     try:
