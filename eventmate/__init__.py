@@ -41,13 +41,14 @@ def create_app(overrides: dict | None = None) -> Flask:
 
         tune_engine(db.engine)
 
-    from .web import after, api, attendee, errors, organiser, public, pwa, security, templating
+    from .web import after, api, attendee, errors, mine, organiser, public, pwa, security, templating
 
     templating.register(app)  # first: it adds the URL converter the blueprints use
     app.register_blueprint(public.bp)
     app.register_blueprint(organiser.bp)
     app.register_blueprint(attendee.bp)
     app.register_blueprint(after.bp)
+    app.register_blueprint(mine.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pwa.bp)
     errors.register(app)

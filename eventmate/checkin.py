@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import clock, tokens
 from .errors import CheckInClosed, CheckInKeyInvalid, NotFound, ReturnCodeInvalid, ValidationFailed
-from .models import Attendee, Event
+from .models import Attendee, Device, DeviceAttendee, Event
 from .validation import Fields
 
 log = logging.getLogger("eventmate.actions")
@@ -251,13 +251,39 @@ def attendee_by_code(session, code: str, event_id: int | None = None) -> Attende
     return attendee
 
 
-def new_return_code(session, attendee: Attendee) -> str:
-    """Replace the attendee's return code; devices holding the old one lose access."""
+def signed_in_attendee(session, code: str, event_id: int, credential: str | None) -> Attendee:
+    """The attendee a device cookie opens at an event: its code must match, and its device
+    must still hold that attendee (not signed out). A cookie from before devices existed
+    (no credential) opens only attendees who were there before then. One query."""
+    code = tokens.normalise_code(code or "")
+    if len(code) != RETURN_CODE_LENGTH:
+        raise ReturnCodeInvalid()
+    if credential:
+        held = sa.exists().where(DeviceAttendee.attendee_id == Attendee.id,
+                                 DeviceAttendee.device_id == Device.id,
+                                 Device.credential_hash == tokens.digest(credential))
+    else:
+        held = Attendee.legacy_cookie_ok
+    row = session.execute(
+        sa.select(Attendee, held).where(Attendee.return_code_hash == tokens.digest(code))).first()
+    if row is None or row[0].event_id != event_id or not row[1]:
+        raise ReturnCodeInvalid()
+    return row[0]
+
+
+def new_return_code(session, attendee: Attendee, keep_credential: str | None = None) -> str:
+    """Replace the attendee's return code and sign out every device but the one asking
+    (`keep_credential`): a copied cookie or a code someone saw opens nothing any more.
+    Commits; returns the new code (shown once, kept only on this device)."""
+    from . import devices
+
     code = tokens.random_code(RETURN_CODE_LENGTH)
     attendee.return_code_hash = tokens.digest(code)
     attendee.checkin_seal = None  # a retried check-in form can't bring the old code back
+    attendee.legacy_cookie_ok = False
+    others = devices.sign_out_all(session, attendee, keep_credential)
     session.commit()
-    log.info("return code renewed: attendee=%s", attendee.id)
+    log.info("return code renewed: attendee=%s signed_out=%s", attendee.id, others)
     return code
 
 

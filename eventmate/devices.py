@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hmac
 import logging
-from datetime import timedelta
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +34,28 @@ def find(session, credential: str | None) -> Device | None:
     return session.scalar(sa.select(Device).where(Device.credential_hash == tokens.digest(credential)))
 
 
-def attach(session, credential: str, attendees: list[Attendee]) -> Device:
+_BROWSERS = (("Edg/", "Edge"), ("SamsungBrowser/", "Samsung Internet"), ("OPR/", "Opera"),
+             ("Firefox/", "Firefox"), ("FxiOS/", "Firefox"), ("CriOS/", "Chrome"), ("Chrome/", "Chrome"),
+             ("Safari/", "Safari"))
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Windows", "Windows"),
+            ("Macintosh", "Mac"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def describe(user_agent: str | None) -> str:
+    """A name a person recognises for a device: "Chrome on Android", "Safari on iPhone".
+
+    Only a hint for the device list (a User-Agent says what it likes); "A browser" when
+    nothing is recognised.
+    """
+    agent = (user_agent or "")[:512]
+    browser = next((name for token, name in _BROWSERS if token in agent), None)
+    system = next((name for token, name in _SYSTEMS if re.search(re.escape(token), agent)), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or (f"A browser on {system}" if system else "A browser")
+
+
+def attach(session, credential: str, attendees: list[Attendee], label: str = "") -> Device:
     """The device with this credential (created when new), holding these attendees. Commits.
 
     Two racing requests with the same credential (a double-tapped check-in) end on one row.
@@ -40,7 +63,8 @@ def attach(session, credential: str, attendees: list[Attendee]) -> Device:
     now = clock.now()
     device = find(session, credential)
     if device is None:
-        device = Device(credential_hash=tokens.digest(credential), created_at=now, last_seen_at=now)
+        device = Device(credential_hash=tokens.digest(credential), created_at=now, last_seen_at=now,
+                        label=label[:60])
         try:
             with session.begin_nested():
                 session.add(device)
@@ -60,6 +84,80 @@ def attach(session, credential: str, attendees: list[Attendee]) -> Device:
     device.last_seen_at = now
     session.commit()
     return device
+
+
+def holds(session, credential: str, attendee_id: int) -> bool:
+    """This credential's device still holds this attendee (it was not signed out)."""
+    return bool(session.scalar(sa.select(sa.exists().where(
+        DeviceAttendee.attendee_id == attendee_id,
+        DeviceAttendee.device_id == Device.id,
+        Device.credential_hash == tokens.digest(credential),
+    ))))
+
+
+@dataclass(frozen=True)
+class Signed:
+    """One device signed in as an attendee, as their device list shows it."""
+
+    id: int
+    label: str
+    signed_in_at: datetime
+    last_seen_at: datetime
+    this_one: bool
+    push: bool
+
+
+def signed_in(session, attendee: Attendee, credential: str | None) -> list[Signed]:
+    """The devices holding this attendee: this one first, then the most recently seen."""
+    mine = tokens.digest(credential) if credential else None
+    pushes = (sa.select(PushSubscription.id).where(PushSubscription.device_id == Device.id)
+              .correlate(Device).exists())
+    rows = session.execute(
+        sa.select(Device, DeviceAttendee.created_at, pushes)
+        .join(DeviceAttendee, DeviceAttendee.device_id == Device.id)
+        .where(DeviceAttendee.attendee_id == attendee.id)
+        .order_by(Device.last_seen_at.desc(), Device.id.desc())
+    ).all()
+    found = [Signed(id=device.id, label=device.label or "A phone or browser", signed_in_at=since,
+                    last_seen_at=device.last_seen_at, this_one=device.credential_hash == mine,
+                    push=bool(push))
+             for device, since, push in rows]
+    return sorted(found, key=lambda d: not d.this_one)
+
+
+def sign_out(session, attendee: Attendee, device_id: int) -> bool:
+    """Sign one device out of this attendee: its cookie no longer opens them, and it gets no
+    more of their notifications. A device left holding nobody is deleted with its push
+    subscriptions. Commits; False when that device did not hold the attendee."""
+    gone = session.execute(sa.delete(DeviceAttendee).where(
+        DeviceAttendee.attendee_id == attendee.id, DeviceAttendee.device_id == device_id)).rowcount
+    _drop_empty(session, [device_id])
+    session.commit()
+    if gone:
+        log.info("device signed out: attendee=%s device=%s", attendee.id, device_id)
+    return bool(gone)
+
+
+def sign_out_all(session, attendee: Attendee, keep_credential: str | None = None) -> int:
+    """Sign every device (but the one with `keep_credential`) out of this attendee.
+    No commit: it is part of a new return code or of deleting my data."""
+    keep = find(session, keep_credential) if keep_credential else None
+    ids = list(session.scalars(sa.select(DeviceAttendee.device_id).where(
+        DeviceAttendee.attendee_id == attendee.id,
+        DeviceAttendee.device_id != (keep.id if keep else -1))))
+    if ids:
+        session.execute(sa.delete(DeviceAttendee).where(DeviceAttendee.attendee_id == attendee.id,
+                                                        DeviceAttendee.device_id.in_(ids)))
+        _drop_empty(session, ids)
+    return len(ids)
+
+
+def _drop_empty(session, device_ids: list[int]) -> None:
+    """Delete those of these devices that hold no attendee any more (their push
+    subscriptions go with them: ON DELETE CASCADE)."""
+    held = sa.select(DeviceAttendee.device_id).where(DeviceAttendee.device_id == Device.id).exists()
+    session.execute(sa.delete(Device).where(Device.id.in_(device_ids), ~held),
+                    execution_options={"synchronize_session": False})
 
 
 def touch(session, device: Device) -> None:

@@ -120,6 +120,13 @@ class CannotWrite(DomainError):
     message = "You can write to the people you chose, the people who chose you, and anyone who wrote to you."
 
 
+class TheyDeleted(CannotWrite):
+    code = "deleted"
+    status = 410
+    message = ("They deleted their details from EventMate, so notes and invitations can't reach them. "
+               "Your notes about them stay yours.")
+
+
 class CoffeeChanged(DomainError):
     """The invitation moved on (the other person answered first): show what it says now."""
 

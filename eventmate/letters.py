@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from . import clock, followup
-from .errors import CannotWrite, NotFound, SlowDown, ValidationFailed
+from .errors import CannotWrite, NotFound, SlowDown, TheyDeleted, ValidationFailed
 from .models import Attendee, Coffee, FollowUp, Letter, Mute, Pick
 from .validation import Fields
 
@@ -50,6 +50,8 @@ def may_write(session, me: Attendee, other_id: int) -> bool:
 def correspondent(session, me: Attendee, other_id: int) -> Attendee:
     """The person I want to write to, if the evening lets me; CannotWrite otherwise."""
     other = other_in_event(session, me, other_id)
+    if other.deleted_at is not None:
+        raise TheyDeleted()
     if not may_write(session, me, other.id):
         raise CannotWrite()
     return other

@@ -201,12 +201,23 @@ class Attendee(db.Model):
     three_fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Set by the one-click unsubscribe link in an email: no more email from this event.
     email_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A device cookie from before devices existed (a code, no credential) still opens this
+    #: attendee. True only for attendees who checked in before then; a new return code or
+    #: deleting my data ends it.
+    legacy_cookie_ok: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    #: Set when the attendee deleted their data: the row stays as a scrubbed tombstone, so
+    #: notes others wrote about them and notes they already sent stay with the other person.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship()
 
     @property
     def is_here(self) -> bool:
         return self.checked_in_at is not None and self.left_at is None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     def refresh_search_text(self) -> None:
         parts = (self.name, self.what_i_do, self.how_i_help, self.looking_for)
@@ -299,6 +310,9 @@ class Device(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Updated at most hourly, so reading a page rarely writes.
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: "Chrome on Android": how the attendee tells their devices apart (from the browser's
+    #: User-Agent when the device was made; "" for devices from before labels).
+    label: Mapped[str] = mapped_column(sa.String(60), default="", server_default="")
 
 
 class DeviceAttendee(db.Model):

@@ -152,6 +152,15 @@ ACCESS: dict[str, Access] = {
     "after.propose_coffee": Access(WRITE_TO, body=_coffee_form),
     "after.answer_coffee": Access(CONVERSATION, body=_answer, order=3),
     "after.coffee_calendar": Access(CONVERSATION),
+    # your phones and your data
+    "mine.you": Access(ATTENDEE_HERE),
+    "mine.download": Access(ATTENDEE_HERE),
+    "mine.contacts": Access(ATTENDEE_HERE),
+    # A device id nobody holds: the allowed write is "already signed out", the world stays.
+    "mine.sign_out": Access(ATTENDEE_HERE, body=lambda w, r: {"device": "987654"}),
+    "mine.new_code": Access(ATTENDEE_HERE, body=lambda w, r: {}, order=10),
+    # Without the tick, nothing is deleted (the deletion itself: tests/test_data_rights.py).
+    "mine.delete": Access(ATTENDEE_HERE, body=lambda w, r: {}),
     # JSON API
     "api.push_subscriptions": Access(DEVICE, body=_subscription, json=True),
     "api.renew_subscription": Access(PUBLIC, body=_renew, json=True,  # knowing the old auth is the key

@@ -300,6 +300,11 @@ TARGETS = [
       for action in ("accept", "decline", "cancel")),
     Target("after.mute", lambda w: f"/e/{w.event.slug}/with/{w.b.id}/mute", "a", moment="morning"),
     Target("after.unmute", lambda w: f"/e/{w.event.slug}/with/{w.b.id}/unmute", "a", moment="morning"),
+    # your phones and your data (a tick in "confirm" would delete A: it is drawn, rarely)
+    Target("mine.sign_out", lambda w: f"/e/{w.event.slug}/you/devices/sign-out", "a",
+           {"device": fixed("987654")}),
+    Target("mine.new_code", lambda w: f"/e/{w.event.slug}/you/new-code", "a"),
+    Target("mine.delete", lambda w: f"/e/{w.event.slug}/you/delete", "a", {"confirm": fixed("no", "")}),
     Target("pwa.unsubscribe", lambda w: f"/u/{w.values['unsubscribe']}", "fresh", moment="morning"),
     # JSON API (push subscriptions)
     Target("api.push_subscriptions.post", lambda w: "/api/push/subscriptions", "a", api=True,

@@ -9,7 +9,7 @@ from itsdangerous import URLSafeSerializer
 from push_fixtures import push_receiver_fixture  # noqa: F401
 
 from eventmate.extensions import db
-from eventmate.models import Device, DeviceAttendee, PushSubscription
+from eventmate.models import Attendee, Device, DeviceAttendee, PushSubscription
 
 API = "/api/push/subscriptions"
 
@@ -97,15 +97,20 @@ def test_push_endpoints_on_this_machine_are_refused_outside_tests(make_app, ana,
 
 
 def test_a_cookie_from_before_devices_keeps_working_and_gets_a_device(app, ana, push_receiver):
-    """Phones that checked in before this release carry only {event id: return code}."""
+    """Phones that checked in before this release carry only {event id: return code}.
+    (The upgrade marks every attendee already there `legacy_cookie_ok`; Ana plays one.)"""
+    with app.app_context():
+        db.session.execute(sa.update(Attendee).where(Attendee.id == ana.id).values(legacy_cookie_ok=True))
+        db.session.commit()
     old = app.test_client()
     old.set_cookie("em_device", URLSafeSerializer(app.config["SECRET_KEY"], salt="eventmate-device")
                    .dumps({str(ana.event.id): ana.code}))
     page = old.get(f"/e/{ana.event.slug}")
     assert page.status_code == 200 and "Ana Lima" in text(page)  # nobody is signed out
+    # Its first page gives it a device, so it shows in Ana's device list and can be signed out.
+    assert "em_device=" in page.headers["Set-Cookie"]  # the cookie now names its device
     response = send(old, "POST", push_receiver.new_subscription())
     assert response.status_code == 201
-    assert "em_device=" in response.headers["Set-Cookie"]  # the cookie now names its device
     assert old.get(f"/e/{ana.event.slug}").status_code == 200
     with app.app_context():
         devices = db.session.scalars(sa.select(Device)).all()

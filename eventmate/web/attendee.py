@@ -201,9 +201,10 @@ def home(slug: str):
         code=code,
         return_link=public_url(url_for("attendee.return_link", code=code)),
         welcome=request.args.get("welcome") == "1",
+        new_code=request.args.get("code") == "new",
     )
     device.seen()
-    return page
+    return device.save_cookie(make_response(page))
 
 
 @bp.post("/e/<slug>/leave")

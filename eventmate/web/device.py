@@ -58,22 +58,23 @@ def credential() -> str | None:
 
 
 def attendee_for(event: Event) -> tuple[Attendee | None, str | None]:
-    """The attendee this device is at `event`, with their return code, or (None, None)."""
+    """The attendee this device is at `event`, with their return code, or (None, None).
+    A renewed code, or this device signed out, opens nothing."""
     code = codes().get(str(event.id))
     if not code:
         return None, None
     try:
-        return checkin.attendee_by_code(db.session, code, event_id=event.id), code
+        return checkin.signed_in_attendee(db.session, code, event.id, credential()), code
     except ReturnCodeInvalid:
         return None, None
 
 
 def _held_attendees() -> list[Attendee]:
-    """The attendees this cookie's codes still open (a renewed code opens nothing)."""
+    """The attendees a cookie from before devices existed still opens."""
     held = []
     for event_id, code in codes().items():
         try:
-            held.append(checkin.attendee_by_code(db.session, code, event_id=int(event_id)))
+            held.append(checkin.signed_in_attendee(db.session, code, int(event_id), None))
         except ReturnCodeInvalid:
             continue
     return held
@@ -110,7 +111,7 @@ def remember(response, attendee: Attendee, code: str, new_credential: str | None
     cred = credential()
     others = [] if cred else _held_attendees()
     cred = cred or new_credential or secrets.token_urlsafe(32)
-    devices.attach(db.session, cred, [*others, attendee])
+    devices.attach(db.session, cred, [*others, attendee], label=devices.describe(request.user_agent.string))
     values = codes()
     values.pop(str(attendee.event_id), None)
     values[str(attendee.event_id)] = code
@@ -120,7 +121,17 @@ def remember(response, attendee: Attendee, code: str, new_credential: str | None
 
 
 def seen() -> None:
-    """Note that this phone is in use (at most hourly). Best effort: a page never fails on it."""
+    """Note that this phone is in use (at most hourly). Best effort: a page never fails on it.
+
+    A cookie from before devices existed gets its device here, so it shows in the device
+    list and can be signed out (the page then passes through `save_cookie`)."""
+    if credential() is None:
+        db.session.commit()
+        try:
+            device_for_request()
+        except OperationalError:
+            db.session.rollback()
+        return
     found = devices.find(db.session, credential())
     if found is None:
         return
@@ -137,15 +148,24 @@ def device_for_request() -> Device | None:
     if "device" in g:
         return g.device
     cred = credential()
-    found = devices.find(db.session, cred) if cred else None
-    if found is None:
+    if cred:  # a device signed out of everything is gone, and stays gone
+        found = devices.find(db.session, cred)
+    else:
+        found = None
         held = _held_attendees()
         if held:
-            cred = cred or secrets.token_urlsafe(32)
-            found = devices.attach(db.session, cred, held)
+            cred = secrets.token_urlsafe(32)
+            found = devices.attach(db.session, cred, held, label=devices.describe(request.user_agent.string))
             g.device_cookie = {**codes(), DEVICE_KEY: cred}
     g.device = found
     return found
+
+
+def forget(response, event_id: int):
+    """This browser no longer holds its attendee at this event (signed out, or deleted)."""
+    values = {**codes(), **({DEVICE_KEY: credential()} if credential() else {})}
+    values.pop(str(event_id), None)
+    return _set(response, values)
 
 
 def save_cookie(response):
