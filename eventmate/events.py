@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import clock, followup, tokens
 from .errors import NotFound, ValidationFailed
-from .models import Attendee, Event, Organiser
+from .models import Event, Organiser
 from .validation import Fields
 
 log = logging.getLogger("eventmate.actions")
@@ -233,20 +233,3 @@ def set_checkin_mode(session, event: Event, mode: str) -> None:
 
 def checkin_path(event: Event) -> str:
     return f"/c/{event.slug}/{event.checkin_key}"
-
-
-def checked_in_count(session, event: Event) -> int:
-    return session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Attendee)
-        .where(Attendee.event_id == event.id, Attendee.checked_in_at.isnot(None))
-    )
-
-
-def here_now_count(session, event: Event) -> int:
-    """Checked in and not left: who the room holds now."""
-    return session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Attendee)
-        .where(Attendee.event_id == event.id, Attendee.checked_in_at.isnot(None), Attendee.left_at.is_(None))
-    )

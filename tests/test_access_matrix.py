@@ -182,6 +182,7 @@ ACCESS: dict[str, Access] = {
     "organiser.invitations": Access(ORGANISER, body=lambda w, r: {}),
     "organiser.revoke_invitation": Access(OWNER, body=lambda w, r: {}, order=4),
     "organiser.event": Access(OWNER),
+    "organiser.live": Access(OWNER),
     "organiser.edit_event": Access(OWNER, body=lambda w, r: event_form(name="Hijacked evening")),
     "organiser.poster": Access(OWNER),
     "organiser.poster_svg": Access(OWNER),

@@ -83,8 +83,8 @@ def test_the_organiser_sees_here_now_apart_from_checked_in(app, client, make_org
         checkin.leave(db.session, db.session.get(Attendee, ben.id))
     login(client, organiser)
     page = text(client.get(f"/organiser/events/{event.id}"))
-    assert '<p class="big" data-here-now>1</p>' in page and "here now" in page
-    assert '<p class="big" data-checked-in>2</p>' in page and "checked in (1 left early)" in page
+    assert '<dd data-here-now>1</dd>' in page and "here now" in page
+    assert '<dd data-checked-in>2</dd>' in page and "checked in (1 left early)" in page
 
 
 def test_someone_who_left_and_rescans_is_told_and_can_come_back(app, make_organiser, make_event, make_attendee,

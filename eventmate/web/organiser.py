@@ -20,7 +20,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import clock, events, mail, organisers, qr, tokens
+from .. import clock, dashboard, events, mail, organisers, qr, tokens
 from ..errors import BadCredentials, DomainError, InvitationInvalid, SignupClosed, ValidationFailed
 from ..extensions import db, limiter, login_manager
 from ..models import Organiser
@@ -266,7 +266,15 @@ def _signup_again(errors: dict, invite: str | None, status: int = 422):
 @login_required
 def events_page():
     """The organiser's events, newest first."""
-    return render_template("organiser/events.html", events=events.events_of(db.session, current_user))
+    mine = events.events_of(db.session, current_user)
+    now = clock.now()
+    groups = {"live": [], "upcoming": [], "past": []}
+    for ev in mine:
+        key = "live" if ev.is_checkin_open(now) else "upcoming" if now < ev.starts_at else "past"
+        groups[key].append(ev)
+    groups["upcoming"].reverse()  # soonest first
+    return render_template("organiser/events.html", events=mine, groups=groups,
+                           counts=dashboard.headline(db.session, mine))
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -301,11 +309,35 @@ def event(event_id: int):
         event=ev,
         checkin_url=url,
         url_warning=warning,
-        checked_in=events.checked_in_count(db.session, ev),
-        here_now=events.here_now_count(db.session, ev),
         zone_label=events.zone_label(ev.timezone, ev.starts_at),
         is_open=ev.is_checkin_open(clock.now()),
+        **_live_figures(ev),
     )
+
+
+def _live_figures(ev) -> dict:
+    """The numbers the live part of the event page shows (a fixed number of queries)."""
+    counters = dashboard.live(db.session, ev)
+    after = clock.now() >= ev.ends_at
+    return {"live": counters, "timeline": dashboard.timeline(db.session, ev), "after": after,
+            "funnel": dashboard.funnel(db.session, ev, counters) if after else None}
+
+
+@bp.get("/events/<id:event_id>/live")
+@login_required
+def live(event_id: int):
+    """The live part of the event page, for the page's polling: 304 when nothing changed,
+    so dozens of open dashboards cost a few cheap queries each and no rendering."""
+    ev = _my_event(event_id)
+    figures = _live_figures(ev)
+    tag = dashboard.etag(figures["live"], figures["after"], figures["timeline"], figures["funnel"])
+    if request.if_none_match.contains(tag):
+        response = Response(status=304)
+    else:
+        response = Response(render_template("organiser/_live.html", event=ev, **figures))
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.route("/events/<id:event_id>/edit", methods=["GET", "POST"])

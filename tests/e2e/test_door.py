@@ -176,7 +176,7 @@ def test_organiser_to_checked_in(live_server, contexts, shot):
     organiser.goto(event_page)
     expect(organiser.locator("[data-checked-in]")).to_have_text("1")
     expect(organiser.locator("[data-here-now]")).to_have_text("1")
-    expect(organiser.locator(".stats")).to_contain_text("here now")
+    expect(organiser.locator(".counters")).to_contain_text("here now")
     shot(organiser, "event-one-checked-in")
 
     # --- the poster was shared somewhere it shouldn't be: rotate the key --------------

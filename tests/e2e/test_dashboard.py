@@ -1,0 +1,98 @@
+"""The organiser dashboard in a real Chromium: the live night updates while a phone checks
+in (no reload), and the morning-after funnel of last night's event — on a laptop and a phone.
+Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from eventmate import clock, letters, picks
+from eventmate.extensions import db
+from eventmate.models import Attendee, Message
+
+pytestmark = [pytest.mark.e2e]
+
+
+def _log_in(context, origin, organiser):
+    page = context.new_page()
+    page.goto(f"{origin}/organiser/login")
+    page.get_by_label("Email").fill(organiser.email)
+    page.get_by_label("Password").fill(organiser.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your events")
+    return page
+
+
+def test_the_live_night_updates_while_people_check_in(live_server, contexts, shot, make_organiser,
+                                                       make_event, make_attendee):
+    origin = live_server.url
+    now = datetime.now(UTC)
+    organiser = make_organiser()
+    event = make_event(organiser, name="Thursday founders evening", timezone="UTC",
+                       starts_local=(now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
+                       ends_local=(now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    make_attendee(event, "Ana Lima")
+    door = _log_in(contexts.organiser(), origin, organiser)
+    door.goto(f"{origin}/organiser/events/{event.id}")
+    checked_in = door.locator("[data-checked-in]")
+    expect(checked_in).to_have_text("1")
+
+    phone = contexts.phone().new_page()
+    phone.goto(f"{origin}{event.checkin_path}")
+    phone.get_by_label("Your name", exact=True).fill("Ben Okafor")
+    phone.get_by_label("What I do", exact=True).fill("Podcasts about small presses")
+    phone.get_by_label("How I can help others", exact=True).fill("Audio editing tips")
+    phone.get_by_label("The introduction I am looking for", exact=True).fill("A literary agent")
+    phone.get_by_role("button", name=re.compile("^Check in")).click()
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("You're in")
+
+    # Back to the dashboard's tab: it refreshes at once (and every 10 s while shown).
+    door.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(checked_in).to_have_text("2")
+    expect(door.locator("[data-here-now]")).to_have_text("2")
+    expect(door.locator("svg[data-timeline] rect")).not_to_have_count(0)
+    shot(door, "dashboard-live-laptop")
+    door.set_viewport_size({"width": 390, "height": 844})
+    shot(door, "dashboard-live-phone")
+    assert contexts.problems == []
+
+
+def test_the_morning_after_funnel_of_last_night(live_server, contexts, shot, make_organiser, make_event,
+                                                 make_attendee):
+    origin, app = live_server.url, live_server.app
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    organiser = make_organiser()
+    event = make_event(organiser, name="Last night's founders evening", timezone="UTC",
+                       starts_local=(yesterday - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
+                       ends_local=yesterday.strftime("%Y-%m-%dT%H:%M"))
+    clock.set_now(yesterday - timedelta(hours=1))  # during the evening (the server waits for the reset)
+    people = [make_attendee(event, name) for name in ("Ana Lima", "Ben Okafor", "Chloé Dubois", "Dev Patel")]
+    with app.app_context():
+        s = db.session
+        ana, ben = s.get(Attendee, people[0].id), s.get(Attendee, people[1].id)
+        for other in people[1:]:
+            picks.pick(s, ana, other.id)
+        picks.pick(s, ben, ana.id)
+        s.execute(sa.update(Message).where(Message.kind == "prompt").values(state="sent", channel="push"))
+        s.commit()
+        clock.set_now(yesterday + timedelta(hours=12))  # the morning after
+        letters.send(s, ana, ben.id, {"body": "Lovely to meet you."}, str(uuid.uuid4()))
+        db.session.remove()
+    clock.reset()
+    page = _log_in(contexts.organiser(), origin, organiser)
+    page.get_by_text("Past").wait_for()
+    page.get_by_role("link", name="Last night's founders evening").click()
+    funnel = page.locator("[data-funnel]")
+    expect(funnel.get_by_role("heading", level=2)).to_have_text("The morning after")
+    expect(funnel.locator('[data-step="followed_up"] strong')).to_have_text("1")
+    expect(funnel.locator('[data-step="picked_one"]')).to_contain_text("50%")
+    shot(page, "dashboard-morning-after-laptop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "dashboard-morning-after-phone")
+    assert contexts.problems == []
