@@ -80,6 +80,7 @@ def read_profile(data: dict) -> dict:
         raise ValidationFailed(fields.errors)
     values = {name: fields.values.get(name) for name, *_ in PROFILE_FIELDS}
     values["email"] = fields.values.get("email")
+    values["contact_consent"] = data.get("contact_consent") == "yes"
     return values
 
 

@@ -205,6 +205,11 @@ class Attendee(db.Model):
     #: attendee. True only for attendees who checked in before then; a new return code or
     #: deleting my data ends it.
     legacy_cookie_ok: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    #: Ticked at check-in: the organiser may have my email and contact details (in their
+    #: attendee export). Off unless the attendee ticks it.
+    contact_consent: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    #: The organiser who checked this person in by hand at the door (None: by QR, or imported).
+    checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organiser.id", ondelete="SET NULL"))
     #: Set when the attendee deleted their data: the row stays as a scrubbed tombstone, so
     #: notes others wrote about them and notes they already sent stay with the other person.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -222,6 +227,29 @@ class Attendee(db.Model):
     def refresh_search_text(self) -> None:
         parts = (self.name, self.what_i_do, self.how_i_help, self.looking_for)
         self.search_text = " ".join(p for p in parts if p).casefold()
+
+
+ORGANISER_ACTIONS = ("door_check_in", "door_undo", "door_code", "export")
+
+
+class OrganiserAction(db.Model):
+    """What an organiser did to an event's people (door check-ins, undos, codes handed over,
+    exports): shown on the door page, kept for the record."""
+
+    __tablename__ = "organiser_action"
+    __table_args__ = (
+        sa.CheckConstraint("action IN ('door_check_in', 'door_undo', 'door_code', 'export')", name="action"),
+        sa.Index("ix_organiser_action_event_created", "event_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    organiser_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organiser.id", ondelete="SET NULL"),
+                                                     index=True)
+    attendee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attendee.id", ondelete="SET NULL"),
+                                                    index=True)
+    action: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Pick(db.Model):

@@ -183,6 +183,13 @@ ACCESS: dict[str, Access] = {
     "organiser.revoke_invitation": Access(OWNER, body=lambda w, r: {}, order=4),
     "organiser.event": Access(OWNER),
     "organiser.live": Access(OWNER),
+    "organiser.people": Access(OWNER),
+    "organiser.people_csv": Access(OWNER, body=lambda w, r: {}),
+    "organiser.door_check_in": Access(OWNER, body=lambda w, r: {"name": f"Walk-in by {r}", "door_token": str(uuid.uuid4())}),
+    # Eve checked in by QR: no code can be handed over for her (her notes are hers): 302 back.
+    "organiser.door_code": Access(OWNER, body=lambda w, r: {}, args={"attendee_id": "eve"}),
+    "organiser.door_undo": Access(OWNER, body=lambda w, r: {}, order=6, args={"attendee_id": "eve"}),
+    "organiser.door_check_in_again": Access(OWNER, body=lambda w, r: {}, order=7, args={"attendee_id": "eve"}),
     "organiser.edit_event": Access(OWNER, body=lambda w, r: event_form(name="Hijacked evening")),
     "organiser.poster": Access(OWNER),
     "organiser.poster_svg": Access(OWNER),
@@ -263,7 +270,7 @@ def world(app, make_organiser, make_event, make_attendee):
         coffee_id=coffee_id, coffee_version=version, invitation_id=invitation_id,
         values={"slug": event.slug, "key": event.key, "event_id": event.id, "coffee_id": coffee_id,
                 "invitation_id": invitation_id, "code_a": a.code, "pickme_a": a.pickme,
-                "unsubscribe": unsubscribe, "reset_x": reset_x},
+                "unsubscribe": unsubscribe, "reset_x": reset_x, "eve": e.id},
         peer=lambda role: b.id if role == A else a.id,  # the other one in A ↔ B
         subscription=subscription,
     )

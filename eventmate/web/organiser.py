@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 
 from flask import (
     Blueprint,
@@ -20,7 +21,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import clock, dashboard, events, mail, organisers, qr, tokens
+from .. import clock, dashboard, events, mail, organisers, qr, roster, tokens
 from ..errors import BadCredentials, DomainError, InvitationInvalid, SignupClosed, ValidationFailed
 from ..extensions import db, limiter, login_manager
 from ..models import Organiser
@@ -354,6 +355,94 @@ def edit_event(event_id: int):
         return _event_form(ev, request.form, error.errors)
     flash("Saved.", "success")
     return redirect(url_for("organiser.event", event_id=ev.id))
+
+
+# --- people and the door ------------------------------------------------------------------
+
+def _page_number(value) -> int:
+    text = str(value or "1")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 7 else 1
+
+
+@bp.get("/events/<id:event_id>/people")
+@login_required
+def people(event_id: int):
+    """Everyone at the event, searchable and sortable, with the door: check someone in by
+    hand, undo a mistaken check-in, hand over a code."""
+    ev = _my_event(event_id)
+    return _people_page(ev)
+
+
+def _people_page(ev, values: dict | None = None, errors: dict | None = None, status: int = 200):
+    args = request.args
+    found = roster.table(db.session, ev, args.get("q", ""), args.get("sort", roster.DEFAULT_SORT),
+                         _page_number(args.get("page")))
+    return render_template("organiser/people.html", event=ev, table=found, values=values or {},
+                           errors=errors or {}, door_token=str(uuid.uuid4()),
+                           recent=roster.recent(db.session, ev)), status
+
+
+@bp.post("/events/<id:event_id>/people/check-in")
+@login_required
+def door_check_in(event_id: int):
+    ev = _my_event(event_id)
+    try:
+        attendee, code = roster.check_in_by_hand(db.session, ev, current_user, request.form,
+                                                 request.form.get("door_token", ""))
+    except ValidationFailed as error:
+        db.session.rollback()
+        return _people_page(ev, request.form, error.errors, 422)
+    return _handover(ev, attendee, code, checked_in=True)
+
+
+@bp.post("/events/<id:event_id>/people/<id:attendee_id>/undo")
+@login_required
+def door_undo(event_id: int, attendee_id: int):
+    ev = _my_event(event_id)
+    attendee = roster.undo(db.session, ev, current_user, attendee_id)
+    flash(f"Check-in undone: {attendee.name} is no longer counted or shown in who's here.", "success")
+    return redirect(url_for("organiser.people", event_id=ev.id))
+
+
+@bp.post("/events/<id:event_id>/people/<id:attendee_id>/check-in")
+@login_required
+def door_check_in_again(event_id: int, attendee_id: int):
+    ev = _my_event(event_id)
+    attendee = roster.check_in_again(db.session, ev, current_user, attendee_id)
+    flash(f"{attendee.name} is checked in.", "success")
+    return redirect(url_for("organiser.people", event_id=ev.id))
+
+
+@bp.post("/events/<id:event_id>/people/<id:attendee_id>/code")
+@login_required
+def door_code(event_id: int, attendee_id: int):
+    ev = _my_event(event_id)
+    try:
+        attendee, code = roster.hand_over_code(db.session, ev, current_user, attendee_id)
+    except roster.CannotHandOver as error:
+        flash(error.message, "error")
+        return redirect(url_for("organiser.people", event_id=ev.id))
+    return _handover(ev, attendee, code, checked_in=False)
+
+
+def _handover(ev, attendee, code: str, checked_in: bool):
+    """The code, once, big enough to copy or scan with their phone later."""
+    link = public_url(url_for("attendee.return_link", code=code))
+    page = render_template("organiser/handover.html", event=ev, attendee=attendee, code=code, link=link,
+                           checked_in=checked_in, return_url=public_url(url_for("attendee.return_code")),
+                           qr_svg=qr.inline_svg(link, title=f"Return code for {attendee.name}"))
+    return Response(page, headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/events/<id:event_id>/people.csv")
+@login_required
+def people_csv(event_id: int):
+    """Who came, for a spreadsheet (email and contact only where people agreed). A POST: each
+    download is recorded in the organisers' log."""
+    ev = _my_event(event_id)
+    return Response(roster.export_csv(db.session, ev, current_user), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="eventmate-{ev.slug}-people.csv"',
+        "Cache-Control": "no-store"})
 
 
 @bp.get("/events/<id:event_id>/poster")

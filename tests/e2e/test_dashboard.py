@@ -96,3 +96,36 @@ def test_the_morning_after_funnel_of_last_night(live_server, contexts, shot, mak
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "dashboard-morning-after-phone")
     assert contexts.problems == []
+
+
+def test_the_door_checks_someone_in_by_hand_and_their_code_works_later(live_server, contexts, shot,
+                                                                        make_organiser, make_event):
+    origin = live_server.url
+    now = datetime.now(UTC)
+    organiser = make_organiser()
+    event = make_event(organiser, name="Thursday founders evening", timezone="UTC",
+                       starts_local=(now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
+                       ends_local=(now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    door_context = contexts.organiser()
+    page = _log_in(door_context, origin, organiser)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{origin}/organiser/events/{event.id}")
+    page.get_by_role("link", name="People and the door").click()
+    page.locator("summary", has_text="Check someone in by hand").click()
+    page.get_by_label("Their name").fill("Wanda Walk-in")
+    page.get_by_label("What they do").fill("Runs the bakery round the corner")
+    page.get_by_role("button", name="Check them in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Wanda Walk-in is checked in")
+    code = page.locator("[data-handover-code]").inner_text().replace(" ", "")
+    shot(page, "door-handover-phone")
+    page.get_by_role("link", name="Back to people").click()
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_text("checked in Wanda Walk-in")).to_be_visible()
+    shot(page, "door-people-phone")
+
+    phone = contexts.phone().new_page()
+    phone.goto(f"{origin}/return")
+    phone.get_by_label("Return code").fill(code)
+    phone.get_by_role("button", name="Continue").click()
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("Wanda Walk-in")
+    assert contexts.problems == []
