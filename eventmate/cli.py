@@ -11,7 +11,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
-from . import checkin, clock, dispatch, events, followup, organisers, tokens
+from . import checkin, clock, dispatch, events, followup, organisers, retention, tokens
 from .config import command_line_base_url
 from .errors import DomainError, ValidationFailed
 from .extensions import db
@@ -44,6 +44,14 @@ def _dispatcher() -> dispatch.Dispatcher:
         unsubscribe_url=lambda attendee: f"{base}/u/{followup.unsubscribe_token(secret, attendee.id)}",
     )
     return dispatch.Dispatcher(db.session, settings, batch=current_app.config["DISPATCH_BATCH"])
+
+
+def _purge(say) -> None:
+    """Delete attendee data that has reached its promised date (the same pass as the prompts)."""
+    purged = retention.purge_due(db.session)
+    if purged:
+        say(f"{clock.now():%Y-%m-%d %H:%M} UTC: deleted the attendee data of {purged} past "
+            f"event{'s' if purged != 1 else ''}, as promised at check-in (their numbers are kept).")
 
 
 def _fail(message: str):
@@ -86,6 +94,7 @@ def register(app) -> None:
                 name="Demo networking evening", venue="The Corner Room, 12 Market Street",
                 starts_at=start, ends_at=start + timedelta(hours=4), timezone="Europe/London",
                 prompt_hour=9, checkin_mode="auto", created_at=clock.now(),
+                purge_after=start + timedelta(hours=4, days=current_app.config["RETENTION_DAYS"]),
             )
             session.add(event)
             session.commit()
@@ -121,6 +130,7 @@ def register(app) -> None:
         finally:
             dispatcher.close()
         click.echo(f"{clock.now():%Y-%m-%d %H:%M} UTC: {summary.line()}.")
+        _purge(click.echo)
 
     @app.cli.command("worker")
     @click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(min=0.05),
@@ -139,6 +149,7 @@ def register(app) -> None:
                     summary = dispatcher.run_pass()
                     if summary.claimed:
                         click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} UTC: {summary.line()}.")
+                    _purge(click.echo)
                 except Exception:  # the database went away, say: keep the loop alive
                     db.session.rollback()
                     log.exception("worker pass failed; trying again in %s s", interval)

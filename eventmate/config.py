@@ -98,6 +98,9 @@ def load(instance_path: str) -> dict:
         "DISPATCH_CLAIM_SECONDS": int(_env("DISPATCH_CLAIM_SECONDS", "120")),
         #: Messages one worker claims at a time: what a `kill -9` can cause to be sent twice.
         "DISPATCH_BATCH": int(_env("DISPATCH_BATCH", "100")),
+        # Attendee data of an event is deleted this many days after it ends (the worker's
+        # pass does it); the event's counts are kept as numbers.
+        "RETENTION_DAYS": max(1, int(_env("RETENTION_DAYS", "90"))),
         "PUSH_TIMEOUT_SECONDS": float(_env("PUSH_TIMEOUT_SECONDS", "10")),
         # Push endpoints on this machine are only for the tests' local push service.
         "PUSH_ALLOW_LOOPBACK": False,

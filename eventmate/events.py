@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import clock, followup, tokens
 from .errors import NotFound, ValidationFailed
-from .models import Event, Organiser
+from .models import CoOrganiser, Event, Organiser
 from .validation import Fields
 
 log = logging.getLogger("eventmate.actions")
@@ -164,9 +164,16 @@ def form_values(event: Event) -> dict:
     }
 
 
-def create_event(session, organiser: Organiser, data: dict) -> Event:
-    """Create an event owned by `organiser` from form data."""
+#: Days after an event's end that its attendee data is kept (EVENTMATE_RETENTION_DAYS).
+DEFAULT_RETENTION_DAYS = 90
+
+
+def create_event(session, organiser: Organiser, data: dict,
+                 retention_days: int = DEFAULT_RETENTION_DAYS) -> Event:
+    """Create an event owned by `organiser` from form data. Its attendee data will be
+    deleted `retention_days` after it ends."""
     values = _read_event(data)
+    values["purge_after"] = values["ends_at"] + timedelta(days=retention_days)
     for _ in range(5):
         event = Event(
             organiser_id=organiser.id,
@@ -192,6 +199,8 @@ def create_event(session, organiser: Organiser, data: dict) -> Event:
 def update_event(session, event: Event, data: dict) -> Event:
     """Change an event from form data; the morning prompt follows its new times."""
     values = _read_event(data, event)
+    if event.purge_after is not None:  # the same span after the (new) end as promised
+        values["purge_after"] = values["ends_at"] + (event.purge_after - event.ends_at)
     for key, value in values.items():
         setattr(event, key, value)
     followup.reschedule_event(session, event)
@@ -200,20 +209,61 @@ def update_event(session, event: Event, data: dict) -> Event:
     return event
 
 
+def _runs(organiser: Organiser):
+    """Events this organiser owns or co-organises (a condition on Event)."""
+    co = sa.select(CoOrganiser.event_id).where(CoOrganiser.organiser_id == organiser.id)
+    return sa.or_(Event.organiser_id == organiser.id, Event.id.in_(co))
+
+
 def events_of(session, organiser: Organiser) -> list[Event]:
-    return list(
-        session.scalars(
-            sa.select(Event).where(Event.organiser_id == organiser.id).order_by(Event.starts_at.desc())
-        )
-    )
+    """The events the organiser owns or co-organises, latest first."""
+    return list(session.scalars(sa.select(Event).where(_runs(organiser)).order_by(Event.starts_at.desc())))
 
 
-def event_for_organiser(session, organiser: Organiser, event_id: int) -> Event:
-    """The organiser's own event, or NotFound (the same for missing and someone else's)."""
-    event = session.get(Event, event_id)
-    if event is None or event.organiser_id != organiser.id:
+def event_for_organiser(session, organiser: Organiser, event_id: int, owner_only: bool = False) -> Event:
+    """An event the organiser owns (or, unless `owner_only`, co-organises); NotFound otherwise
+    — the same for a missing event and someone else's."""
+    event = session.scalar(sa.select(Event).where(
+        Event.id == event_id, Event.organiser_id == organiser.id if owner_only else _runs(organiser)))
+    if event is None:
         raise NotFound()
     return event
+
+
+def team(session, event: Event) -> list[Organiser]:
+    """The organisers who run the event with its owner, in the order they were added."""
+    return list(session.scalars(
+        sa.select(Organiser).join(CoOrganiser, CoOrganiser.organiser_id == Organiser.id)
+        .where(CoOrganiser.event_id == event.id).order_by(CoOrganiser.created_at, Organiser.id)))
+
+
+def add_co_organiser(session, event: Event, email: str) -> Organiser:
+    """Let the organiser with this email run the event too. Commits."""
+    fields = Fields({"email": email})
+    address = fields.email("email", required=True)
+    if fields.errors:
+        raise ValidationFailed(fields.errors)
+    found = session.scalar(sa.select(Organiser).where(sa.func.lower(Organiser.email) == address.lower()))
+    if found is None:
+        raise ValidationFailed({"email": "No organiser has that email yet. Send them an invitation "
+                                         "(Invite, at the top), then add them here once they've signed up."})
+    if found.id == event.organiser_id:
+        raise ValidationFailed({"email": "That's the event's owner: they run it already."})
+    try:
+        with session.begin_nested():
+            session.add(CoOrganiser(event_id=event.id, organiser_id=found.id, created_at=clock.now()))
+    except IntegrityError:
+        pass  # already on the team: the same answer
+    session.commit()
+    log.info("co-organiser added: event=%s organiser=%s", event.id, found.id)
+    return found
+
+
+def remove_co_organiser(session, event: Event, organiser_id: int) -> None:
+    session.execute(sa.delete(CoOrganiser).where(CoOrganiser.event_id == event.id,
+                                                 CoOrganiser.organiser_id == organiser_id))
+    session.commit()
+    log.info("co-organiser removed: event=%s organiser=%s", event.id, organiser_id)
 
 
 def rotate_checkin_key(session, event: Event) -> None:

@@ -80,6 +80,19 @@ class PasswordReset(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class CoOrganiser(db.Model):
+    """Another organiser who runs an event with its owner: they see and run it (the door,
+    the dashboard, the poster, the people list), but only the owner deletes it or changes
+    who runs it."""
+
+    __tablename__ = "co_organiser"
+
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id", ondelete="CASCADE"),
+                                              primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Invitation(db.Model):
     """A single-use link that lets one more organiser sign up."""
 
@@ -136,6 +149,15 @@ class Event(db.Model):
     #: 'auto' = open from 2 h before the start to 2 h after the end; 'open'/'closed' override.
     checkin_mode: Mapped[str] = mapped_column(sa.String(8), default="auto")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When its attendee data is deleted: the end plus EVENTMATE_RETENTION_DAYS, fixed when
+    #: the event is saved (attendees are told this date at check-in). None for events made
+    #: before automatic deletion existed: kept until the organiser deletes them.
+    purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the attendee data was deleted under the retention setting (None: not yet).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The dashboard's numbers at that moment (JSON: counts only, no people), so the
+    #: organiser still sees how the night went.
+    summary: Mapped[str | None] = mapped_column(sa.Text)
 
     organiser: Mapped[Organiser] = relationship(back_populates="events")
 

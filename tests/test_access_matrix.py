@@ -34,18 +34,20 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from werkzeug.routing.converters import AnyConverter
 
-from eventmate import clock, coffee, followup, letters, notes, organisers, picks, tokens
+from eventmate import clock, coffee, events, followup, letters, notes, organisers, picks, tokens
 from eventmate.extensions import db, limiter
-from eventmate.models import Attendee
+from eventmate.models import Attendee, Event
 
 #: The morning after the evening (it ended 22:00 UTC): the prompt went out at 09:00.
 MORNING = EVENING + timedelta(hours=15, minutes=30)
 
-ANON, A, B, C, OTHER, X, Y = ("anonymous", "attendee_a", "attendee_b", "bystander_c", "other_event",
-                              "organiser_x", "organiser_y")
+ANON, A, B, C, OTHER, X, Y, Z = ("anonymous", "attendee_a", "attendee_b", "bystander_c", "other_event",
+                                 "organiser_x", "organiser_y", "co_organiser_z")
 #: C is a third attendee of the same event, in nobody's three and no conversation: the one
 #: who might guess a coffee's id or a person's id.
-ROLES = (ANON, A, B, C, OTHER, X, Y)
+#: Z co-organises X's event: Z runs it with X (door, dashboard, poster), but only X deletes it
+#: or changes who runs it, and Z has nothing of X's own (invitations).
+ROLES = (ANON, A, B, C, OTHER, X, Y, Z)
 OK, LOGIN = "ok", "login"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -54,7 +56,7 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 #: Anyone, signed in or not (a secret in the URL or body, if any, is the key).
 PUBLIC = dict.fromkeys(ROLES, OK)
 #: Someone checked in at this event, on this device; everyone else sees "not checked in here".
-ATTENDEE_HERE = {ANON: 403, A: OK, B: OK, C: OK, OTHER: 403, X: 403, Y: 403}
+ATTENDEE_HERE = {ANON: 403, A: OK, B: OK, C: OK, OTHER: 403, X: 403, Y: 403, Z: 403}
 #: The two people in a conversation or a coffee (A ↔ B): the URL names the other one (C's
 #: names A). C has no conversation with A: not found.
 CONVERSATION = {**ATTENDEE_HERE, C: 404}
@@ -64,11 +66,13 @@ WRITE_TO = {**ATTENDEE_HERE, C: 403}
 #: One of my three: A chose B; B and C did not choose A, so their URL about A is not found.
 MY_THREE = {**ATTENDEE_HERE, B: 404, C: 404}
 #: An attendee's device, at any event (JSON API); organisers and strangers are refused.
-DEVICE = {ANON: 403, A: OK, B: OK, C: OK, OTHER: OK, X: 403, Y: 403}
+DEVICE = {ANON: 403, A: OK, B: OK, C: OK, OTHER: OK, X: 403, Y: 403, Z: 403}
 #: Any logged-in organiser.
-ORGANISER = {ANON: LOGIN, A: LOGIN, B: LOGIN, C: LOGIN, OTHER: LOGIN, X: OK, Y: OK}
+ORGANISER = {ANON: LOGIN, A: LOGIN, B: LOGIN, C: LOGIN, OTHER: LOGIN, X: OK, Y: OK, Z: OK}
 #: The organiser who owns the event (or invitation); another organiser cannot tell it exists.
-OWNER = {ANON: LOGIN, A: LOGIN, B: LOGIN, C: LOGIN, OTHER: LOGIN, X: OK, Y: 404}
+OWNER = {ANON: LOGIN, A: LOGIN, B: LOGIN, C: LOGIN, OTHER: LOGIN, X: OK, Y: 404, Z: OK}
+#: What only the owner may do: delete the event, change who runs it; X's own invitations.
+OWNER_ONLY = {**OWNER, Z: 404}
 
 
 @dataclass(frozen=True)
@@ -180,10 +184,16 @@ ACCESS: dict[str, Access] = {
     "organiser.events_page": Access(ORGANISER),
     "organiser.new_event": Access(ORGANISER, body=lambda w, r: event_form(name=f"New by {r}")),
     "organiser.invitations": Access(ORGANISER, body=lambda w, r: {}),
-    "organiser.revoke_invitation": Access(OWNER, body=lambda w, r: {}, order=4),
+    "organiser.revoke_invitation": Access(OWNER_ONLY, body=lambda w, r: {}, order=4),
     "organiser.event": Access(OWNER),
     "organiser.live": Access(OWNER),
     "organiser.people": Access(OWNER),
+    # The wrong name: the allowed write is a 422 and nothing is deleted (tests/test_retention.py).
+    "organiser.delete_event": Access(OWNER_ONLY, body=lambda w, r: {"confirm_name": "not the name"}),
+    # Someone with no account: a 422 (adding a real organiser would change the roles mid-run).
+    "organiser.team": Access(OWNER_ONLY, body=lambda w, r: {"email": "nobody-yet@example.org"}),
+    # Y is not on the team: removing them changes nothing.
+    "organiser.remove_from_team": Access(OWNER_ONLY, body=lambda w, r: {}, args={"organiser_id": "y_id"}),
     "organiser.people_csv": Access(OWNER, body=lambda w, r: {}),
     "organiser.door_check_in": Access(OWNER, body=lambda w, r: {"name": f"Walk-in by {r}", "door_token": str(uuid.uuid4())}),
     # Eve checked in by QR: no code can be handed over for her (her notes are hers): 302 back.
@@ -232,6 +242,7 @@ def world(app, make_organiser, make_event, make_attendee):
              "email_b": f"{_token('mailB')}@example.org"}
     x = make_organiser("x@example.org")
     y = make_organiser("y@example.org")
+    z = make_organiser("z@example.org")
     event = make_event(x, name="X's evening")
     elsewhere = make_event(y, name="Y's evening")
     a = make_attendee(event, "Ana Planted", email=plant["email_a"], contact=plant["contact_a"])
@@ -256,8 +267,11 @@ def world(app, make_organiser, make_event, make_attendee):
     clients = {role: app.test_client() for role in ROLES}
     for role, person in ((A, a), (B, b), (C, c), (OTHER, d)):
         assert post(clients[role], "/return", {"code": person.code}).status_code == 302
+    with app.app_context():
+        events.add_co_organiser(db.session, db.session.get(Event, event.id), z.email)
     login(clients[X], x)
     login(clients[Y], y)
+    login(clients[Z], z)
 
     def subscription():
         key = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
@@ -270,7 +284,7 @@ def world(app, make_organiser, make_event, make_attendee):
         coffee_id=coffee_id, coffee_version=version, invitation_id=invitation_id,
         values={"slug": event.slug, "key": event.key, "event_id": event.id, "coffee_id": coffee_id,
                 "invitation_id": invitation_id, "code_a": a.code, "pickme_a": a.pickme,
-                "unsubscribe": unsubscribe, "reset_x": reset_x, "eve": e.id},
+                "unsubscribe": unsubscribe, "reset_x": reset_x, "eve": e.id, "y_id": y.id},
         peer=lambda role: b.id if role == A else a.id,  # the other one in A ↔ B
         subscription=subscription,
     )

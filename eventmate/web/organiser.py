@@ -21,7 +21,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import clock, dashboard, events, mail, organisers, qr, roster, tokens
+from .. import clock, dashboard, events, mail, organisers, qr, retention, roster, tokens
 from ..errors import BadCredentials, DomainError, InvitationInvalid, SignupClosed, ValidationFailed
 from ..extensions import db, limiter, login_manager
 from ..models import Organiser
@@ -81,8 +81,9 @@ def _login_failed(response) -> bool:
     return response.status_code == 401
 
 
-def _my_event(event_id: int):
-    return events.event_for_organiser(db.session, current_user, event_id)
+def _my_event(event_id: int, owner_only: bool = False):
+    """An event this organiser runs (owns or co-organises); 404 for anything else."""
+    return events.event_for_organiser(db.session, current_user, event_id, owner_only)
 
 
 def _checkin_url(event) -> tuple[str, str | None]:
@@ -285,18 +286,21 @@ def new_event():
     if request.method == "GET":
         return _event_form(None, {"prompt_hour": "9"})
     try:
-        event = events.create_event(db.session, current_user, request.form)
+        event = events.create_event(db.session, current_user, request.form,
+                                    current_app.config["RETENTION_DAYS"])
     except ValidationFailed as error:
         return _event_form(None, request.form, error.errors)
     flash("Your event is ready. Print the poster and put it by the door.", "success")
     return redirect(url_for("organiser.event", event_id=event.id))
 
 
-def _event_form(event, values, errors: dict | None = None):
+def _event_form(event, values, errors: dict | None = None, delete_errors: dict | None = None,
+                typed: str = ""):
     """The event form, new or edit; with errors it answers 422 and keeps what was typed."""
     page = render_template("organiser/event_form.html", event=event, values=values,
-                           errors=errors or {}, zones=events.time_zones())
-    return (page, 422) if errors else page
+                           errors=errors or {}, zones=events.time_zones(),
+                           delete_errors=delete_errors or {}, delete_values={"confirm_name": typed})
+    return (page, 422) if errors or delete_errors else page
 
 
 @bp.get("/events/<id:event_id>")
@@ -312,12 +316,18 @@ def event(event_id: int):
         url_warning=warning,
         zone_label=events.zone_label(ev.timezone, ev.starts_at),
         is_open=ev.is_checkin_open(clock.now()),
+        team=events.team(db.session, ev),
         **_live_figures(ev),
     )
 
 
 def _live_figures(ev) -> dict:
-    """The numbers the live part of the event page shows (a fixed number of queries)."""
+    """The numbers the live part of the event page shows (a fixed number of queries), or
+    those kept when its attendee data was deleted."""
+    kept = retention.kept(ev)
+    if kept is not None:
+        counters, line, funnel = kept
+        return {"live": counters, "timeline": line, "after": True, "funnel": funnel}
     counters = dashboard.live(db.session, ev)
     after = clock.now() >= ev.ends_at
     return {"live": counters, "timeline": dashboard.timeline(db.session, ev), "after": after,
@@ -443,6 +453,50 @@ def people_csv(event_id: int):
     return Response(roster.export_csv(db.session, ev, current_user), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="eventmate-{ev.slug}-people.csv"',
         "Cache-Control": "no-store"})
+
+
+@bp.post("/events/<id:event_id>/delete")
+@login_required
+def delete_event(event_id: int):
+    """Delete the event and everyone's data in it, after its name is typed."""
+    ev = _my_event(event_id, owner_only=True)
+    name = ev.name
+    try:
+        retention.delete_event(db.session, ev, request.form.get("confirm_name", ""))
+    except ValidationFailed as error:
+        return _event_form(ev, events.form_values(ev), delete_errors=error.errors,
+                           typed=request.form.get("confirm_name", ""))
+    flash(f"{name} is deleted, with everything its attendees wrote.", "success")
+    return redirect(url_for("organiser.events_page"))
+
+
+@bp.route("/events/<id:event_id>/team", methods=["GET", "POST"])
+@login_required
+def team(event_id: int):
+    """Who runs the event: the owner adds another organiser by email, or removes one."""
+    ev = _my_event(event_id, owner_only=True)
+    errors, values = {}, {}
+    if request.method == "POST":
+        try:
+            added = events.add_co_organiser(db.session, ev, request.form.get("email", ""))
+        except ValidationFailed as error:
+            db.session.rollback()
+            errors, values = error.errors, {"email": request.form.get("email", "")}
+        else:
+            flash(f"{added.email} can now run {ev.name} with you.", "success")
+            return redirect(url_for("organiser.team", event_id=ev.id))
+    page = render_template("organiser/team.html", event=ev, team=events.team(db.session, ev),
+                           errors=errors, values=values)
+    return (page, 422) if errors else page
+
+
+@bp.post("/events/<id:event_id>/team/<id:organiser_id>/remove")
+@login_required
+def remove_from_team(event_id: int, organiser_id: int):
+    ev = _my_event(event_id, owner_only=True)
+    events.remove_co_organiser(db.session, ev, organiser_id)
+    flash("Removed: they no longer see this event.", "success")
+    return redirect(url_for("organiser.team", event_id=ev.id))
 
 
 @bp.get("/events/<id:event_id>/poster")
