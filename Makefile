@@ -31,7 +31,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -r eventmate app.py -ll
 	bash scripts/system-deps.sh
-	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+	bash scripts/with-postgres.sh $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # The long fuzz (tests/test_fuzz.py, at least 10,000 examples per database); `make test` runs a short one.
 fuzz: $(STAMP)

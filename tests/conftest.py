@@ -24,7 +24,26 @@ from eventmate import checkin, clock, create_app, events, organisers  # noqa: E4
 from eventmate.extensions import db  # noqa: E402
 
 REQUIRE_ALL = os.environ.get("EVENTMATE_REQUIRE_ALL") == "1"
-POSTGRES_URL = os.environ.get("EVENTMATE_TEST_POSTGRES_URL")
+#: Under pytest-xdist (`make test` runs `-n 2`), each worker ("gw0", "gw1") has its own
+#: PostgreSQL database on the throw-away server, so emptying tables never meets another
+#: worker's test.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _database_of_this_worker(url: str | None) -> str | None:
+    if not url or not WORKER:
+        return url
+    server = sa.make_url(url)
+    name = f"{server.database}_{WORKER}"
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _database_of_this_worker(os.environ.get("EVENTMATE_TEST_POSTGRES_URL"))
 PASSWORD = "a good long password"
 #: A fixed evening used by most tests: 18:00–22:00 UTC on 14 May 2026.
 EVENING = datetime(2026, 5, 14, 18, 0, tzinfo=UTC)

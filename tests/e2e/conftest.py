@@ -19,7 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import need, test_config
+from conftest import WORKER, need, test_config
 from werkzeug.serving import make_server
 
 from eventmate import clock, create_app
@@ -157,7 +157,7 @@ def shot(db_name):
     Each database's folder is emptied the first time it is used in a session, so what is
     there afterwards is exactly this run's pictures, numbered in the order they were taken.
     """
-    folder = SCREENSHOTS / db_name
+    folder = SCREENSHOTS / (f"{db_name}-{WORKER}" if WORKER else db_name)
     if db_name not in _shot_counters:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
