@@ -188,7 +188,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--top", type=int, default=20)
-    parser.add_argument("--count", type=int, default=2000, help="people checked in")
+    parser.add_argument("--count", type=int, default=5000, help="people checked in")
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     if args.database in ("sqlite", "both"):

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gzip
 import json
 import math
@@ -74,18 +75,19 @@ FORM_TOKEN_RE = re.compile(rb'name="form_token" value="([^"]+)"')
 CHECKIN_LINK_RE = re.compile(r"Check-in link:\s+\S+?(/c/[A-Za-z0-9]+/[A-Za-z0-9]+)")
 #: Every client shares 127.0.0.1: raise the per-address ceiling (the per-form limit stays).
 ADDRESS_LIMIT = "1000000 per minute"
-#: Targets from the issue: ratio, and p99 per concurrency.
-TARGET_RATIO = 0.25
-TARGET_P99_MS = {16: 100.0, 64: 250.0}
+#: Targets from issue 13 ("Fast paths"): the ratio per database, and a tail no longer than
+#: 1.5x the median (closed-loop load: latency follows throughput and the connection count).
+TARGET_RATIO = {"sqlite": 0.12, "postgresql": 0.10}
+TARGET_P99_OVER_P50 = 1.5
 #: What a phone's browser accepts; the app compresses its own pages (Flask-Compress).
 ACCEPT_ENCODING = "gzip, deflate, br"
 #: Who's here: this many people checked in at a second event (bench/seed_people.py), read
 #: by one checked-in attendee: the first page, and a search for one word.
-WHO_COUNT = 2000
+WHO_COUNT = 5000
 WHO_PAGE_SIZE = 25
 WHO_KINDS = ("who-page1", "who-search")
 PERSON_RE = re.compile(rb'data-person="')
-TARGET_WHO_RATIO = 0.20
+TARGET_WHO_RATIO = {"sqlite": 0.20, "postgresql": 0.15}
 TARGET_WHO_GZIP_BYTES = 30_000  # "30 KB": judged on 30,000 bytes, headers included
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 #: 'rest' CPU (kernel loopback work + anything else) above this flags a noisy group.
@@ -531,9 +533,14 @@ def app_env(database_url: str, secret: str) -> dict[str, str]:
     return env
 
 
+def tree(env: dict[str, str]) -> Path:
+    """The app tree a run serves: this checkout, or the --baseline export."""
+    return Path(env.get("EVENTMATE_BENCH_TREE", ROOT))
+
+
 def flask_cli(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
-        [str(VENV_BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=env,
+        [str(VENV_BIN / "flask"), "--app", "app", *args], cwd=tree(env), env=env,
         capture_output=True, text=True, timeout=120,
     )
     if result.returncode != 0:
@@ -575,7 +582,7 @@ class Gunicorn:
              "--workers", str(self.workers), "--bind", f"{HOST}:{self.port}",
              "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5",
              self.wsgi],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=tree(self.env), env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
@@ -623,7 +630,7 @@ def seed_crowd(env: dict[str, str], count: int) -> dict:
     check-in service), before gunicorn starts."""
     result = subprocess.run(
         [sys.executable, "-m", "bench.seed_people", "--count", str(count)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=tree(env), env=env, capture_output=True, text=True, timeout=600,
     )
     if result.returncode != 0:
         raise RuntimeError(f"seeding failed:\n{result.stdout}{result.stderr}")
@@ -737,51 +744,110 @@ async def run_group(name: str, port: int, concurrency: int, site: Site, meter: C
     return results
 
 
-async def bench_database(name: str, url: str, args, workdir: Path) -> tuple[list[dict], dict]:
+@dataclass
+class Served:
+    """One app tree on one database, served by its own gunicorn: this checkout, or the
+    --baseline revision (label `<database>:base`)."""
+
+    label: str
+    env: dict[str, str]
+    site: Site
+    info: dict
+    port: int = 0
+    server: Gunicorn | None = None
+    meter: CPUMeter | None = None
+
+
+async def serve(stack: contextlib.ExitStack, label: str, name: str, url: str, args, workdir: Path,
+                root: Path) -> Served:
     env = app_env(url, secrets.token_urlsafe(32))
+    env["EVENTMATE_BENCH_TREE"] = str(root)
     path, slug = prepare_database(env)
     info: dict = {}
     if args.who:
         crowd = seed_crowd(env, args.who_count)
         info["crowd"] = crowd
-        print(f"  seeded {crowd['checked_in']} checked-in people at /e/{crowd['slug']} in "
+        print(f"  {label}: seeded {crowd['checked_in']} checked-in people at /e/{crowd['slug']} in "
               f"{crowd['seconds']} s (checkin.check_in, one commit each); "
               f"search word {crowd['search_word']!r} matches {crowd['search_matches']}",
               flush=True)
-    site = Site(path, slug)
-    port = free_port()
+    served = Served(label, env, Site(path, slug), info, free_port())
+    served.server = stack.enter_context(
+        Gunicorn(env, args.workers, served.port, workdir / f"gunicorn-{label}.log", args.wsgi))
+    served.meter = CPUMeter(served.server.process.pid, postgres=name == "postgresql")
+    if args.who:
+        await join_crowd(served.port, info["crowd"], served.site)
+        info["weights"] = await page_weights(served.port, served.site)
+    # Warm up: every worker imports, compiles templates and opens its connection.
+    await run_phase("bare", served.port, 16, args.warmup, args.max_ops, served.site)
+    await run_phase("checkin", served.port, 16, args.warmup, args.max_ops, served.site)
+    if args.who:
+        for kind in WHO_KINDS:
+            await run_phase(kind, served.port, 16, args.warmup / 2, args.max_ops, served.site)
+    return served
+
+
+async def bench_database(name: str, url: str, args, workdir: Path,
+                         baseline: tuple[Path, str] | None = None) -> tuple[list[dict], dict]:
+    """This checkout on `url` (and, with --baseline, that revision on its own database of the
+    same kind), one concurrency group after the other, alternating which tree goes first."""
     results: list[dict] = []
-    with Gunicorn(env, args.workers, port, workdir / f"gunicorn-{name}.log", args.wsgi) as server:
-        meter = CPUMeter(server.process.pid, postgres=name == "postgresql")
-        if args.who:
-            await join_crowd(port, info["crowd"], site)
-            info["weights"] = await page_weights(port, site)
-        # Warm up: every worker imports, compiles templates and opens its connection.
-        await run_phase("bare", port, 16, args.warmup, args.max_ops, site)
-        await run_phase("checkin", port, 16, args.warmup, args.max_ops, site)
-        if args.who:
-            for kind in WHO_KINDS:
-                await run_phase(kind, port, 16, args.warmup / 2, args.max_ops, site)
-        for concurrency in args.concurrency:
-            group = await run_group(name, port, concurrency, site, meter, args)
-            while True:
-                rest = max(r["cpu_percent"].get("rest", 0) for r in group)
-                took = sum(r["elapsed_s"] for r in group) + len(group) * (args.pause + 0.5)
-                if rest <= NOISY_REST_PERCENT or took > args.retry_budget:
-                    break
-                args.retry_budget -= took
-                print(f"  other load reached {rest}% of a core in this group: repeating it "
-                      f"({args.retry_budget:.0f} s of repeats left)", flush=True)
-                info.setdefault("discarded", []).extend(group)
-                wait_for_quiet(30)
-                group = await run_group(name, port, concurrency, site, meter, args)
-            results += group
-        server_log = server.log_path.read_text()
-    problems = [line for line in server_log.splitlines()
-                if "Traceback" in line or "[ERROR]" in line or "[CRITICAL]" in line]
-    if problems:
-        print(f"  gunicorn log has {len(problems)} error line(s); first: {problems[0]}")
-    return results, info
+    with contextlib.ExitStack() as stack:
+        trees = [await serve(stack, name, name, url, args, workdir, ROOT)]
+        if baseline:
+            trees.append(await serve(stack, f"{name}:base", name, baseline[1], args, workdir,
+                                     baseline[0]))
+        for i, concurrency in enumerate(args.concurrency):
+            for served in (trees if i % 2 == 0 else trees[::-1]):
+                group = await run_group(served.label, served.port, concurrency, served.site,
+                                        served.meter, args)
+                while True:
+                    rest = max(r["cpu_percent"].get("rest", 0) for r in group)
+                    took = sum(r["elapsed_s"] for r in group) + len(group) * (args.pause + 0.5)
+                    if rest <= NOISY_REST_PERCENT or took > args.retry_budget:
+                        break
+                    args.retry_budget -= took
+                    print(f"  other load reached {rest}% of a core in this group: repeating it "
+                          f"({args.retry_budget:.0f} s of repeats left)", flush=True)
+                    served.info.setdefault("discarded", []).extend(group)
+                    wait_for_quiet(30)
+                    group = await run_group(served.label, served.port, concurrency, served.site,
+                                            served.meter, args)
+                results += group
+        logs = {served.label: served.server.log_path.read_text() for served in trees}
+    for label, server_log in logs.items():
+        problems = [line for line in server_log.splitlines()
+                    if "Traceback" in line or "[ERROR]" in line or "[CRITICAL]" in line]
+        if problems:
+            print(f"  {label}: gunicorn log has {len(problems)} error line(s); first: {problems[0]}")
+    return results, {served.label: served.info for served in trees}
+
+
+def export_baseline(revision: str, workdir: Path) -> Path:
+    """`git archive` of `revision` (no worktree, nothing written under .git), with this
+    checkout's bench/ copied in, so both trees run the very same benchmark."""
+    root = workdir / "baseline"
+    root.mkdir()
+    archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=ROOT,
+                             capture_output=True, check=True, timeout=120).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True, timeout=120)
+    shutil.rmtree(root / "bench", ignore_errors=True)
+    shutil.copytree(ROOT / "bench", root / "bench",
+                    ignore=shutil.ignore_patterns("results", "__pycache__"))
+    return root
+
+
+def baseline_postgres(url: str) -> str:
+    """A second, empty database on the same PostgreSQL server for the baseline tree."""
+    import sqlalchemy as sa
+
+    server = sa.make_url(url)
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql('DROP DATABASE IF EXISTS "eventmate_bench_baseline" WITH (FORCE)')
+        conn.exec_driver_sql('CREATE DATABASE "eventmate_bench_baseline"')
+    admin.dispose()
+    return server.set(database="eventmate_bench_baseline").render_as_string(hide_password=False)
 
 
 # --------------------------------------------------------------------------- report
@@ -797,13 +863,13 @@ def _neighbours(group: list[dict], index: int, kind: str) -> list[dict]:
 def table(results: list[dict]) -> tuple[str, list[str]]:
     rows = []
     verdicts = []
-    header = (f"{'database':10} {'conns':>5} {'phase':10} {'by':>3} {'ops/s':>8} {'p50 ms':>7} "
+    header = (f"{'database':15} {'conns':>5} {'phase':10} {'by':>3} {'ops/s':>8} {'p50 ms':>7} "
               f"{'p99 ms':>7} {'errors':>6} {'ratio':>6} {'vs wrk':>6}   "
               "CPU % client/app/db/rest")
     rows.append(header)
     rows.append("-" * len(header))
     keys = sorted({(r["database"], r["concurrency"]) for r in results},
-                  key=lambda k: (k[0] != "sqlite", k[1]))
+                  key=lambda k: (not k[0].startswith("sqlite"), k[1], k[0]))
     for database, concurrency in keys:
         group = [r for r in results
                  if r["database"] == database and r["concurrency"] == concurrency]
@@ -826,19 +892,21 @@ def table(results: list[dict]) -> tuple[str, list[str]]:
             ratio_wrk = f"{r['ratio_vs_wrk']:.3f}" if r["ratio_vs_wrk"] is not None else ""
             flag = "  <- other load" if r["cpu_percent"].get("rest", 0) > NOISY_REST_PERCENT else ""
             rows.append(
-                f"{database:10} {concurrency:>5} {r['kind']:10} {r['client']:>3} {r['rate']:>8.1f} "
+                f"{database:15} {concurrency:>5} {r['kind']:10} {r['client']:>3} {r['rate']:>8.1f} "
                 f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['errors']:>6} "
                 f"{ratio:>6} {ratio_wrk:>6}   {cpu}{flag}"
             )
         for r in group:
+            kind_of_db = database.split(":")[0]
+            tail = r["p99_ms"] / r["p50_ms"] if r["p50_ms"] else float("inf")
+            tail_check = ("p99/p50", tail <= TARGET_P99_OVER_P50,
+                          f"{tail:.2f} ({r['p50_ms']:.0f}/{r['p99_ms']:.0f} ms; target <= "
+                          f"{TARGET_P99_OVER_P50})")
             if r["kind"] == "checkin" and r["ratio"] is not None:
-                target_p99 = TARGET_P99_MS.get(concurrency)
+                target = TARGET_RATIO[kind_of_db]
                 checks = [
-                    ("ratio", r["ratio"] >= TARGET_RATIO,
-                     f"{r['ratio']:.3f} (target >= {TARGET_RATIO})"),
-                    ("p99", target_p99 is None or r["p99_ms"] <= target_p99,
-                     f"{r['p99_ms']:.1f} ms " + (f"(target <= {target_p99} ms)" if target_p99
-                                                 else "(no target at this concurrency)")),
+                    ("ratio", r["ratio"] >= target, f"{r['ratio']:.3f} (target >= {target})"),
+                    tail_check,
                     ("errors", r["errors_with_neighbours"] == 0,
                      f"{r['errors_with_neighbours']} (target 0)"),
                 ]
@@ -846,25 +914,26 @@ def table(results: list[dict]) -> tuple[str, list[str]]:
                 # Against wrk-driven bare phases when there are any (the stricter figure).
                 ratio, label = ((r["ratio_vs_wrk"], "ratio vs wrk bare") if r["ratio_vs_wrk"]
                                 else (r["ratio"], "ratio vs bare"))
+                target = TARGET_WHO_RATIO[kind_of_db]
                 checks = [
-                    (label, ratio >= TARGET_WHO_RATIO,
-                     f"{ratio:.3f} (target >= {TARGET_WHO_RATIO})"),
+                    (label, ratio >= target, f"{ratio:.3f} (target >= {target})"),
+                    tail_check,
                     ("errors", r["errors_with_neighbours"] == 0,
                      f"{r['errors_with_neighbours']} (target 0)"),
                 ]
             else:
                 continue
-            verdicts.append(f"{database:10} {concurrency:>3} conns {r['kind']:10}: " + "; ".join(
+            verdicts.append(f"{database:15} {concurrency:>3} conns {r['kind']:10}: " + "; ".join(
                 f"{name} {'MET' if ok else 'MISSED'} {text}" for name, ok, text in checks)
                 + noisy)
     rows.append("")
     rows.append("Check-in detail (per HTTP request: the form GET, the POST, the welcome GET;")
     rows.append("'tap' = POST + redirect, what the person waits for after tapping Check in):")
-    rows.append(f"{'database':10} {'conns':>5} {'HTTP req/s':>10} {'req p50':>8} {'req p99':>8} "
+    rows.append(f"{'database':15} {'conns':>5} {'HTTP req/s':>10} {'req p50':>8} {'req p99':>8} "
                 f"{'tap p50':>8} {'tap p99':>8}")
     for r in results:
         if r["kind"] == "checkin":
-            rows.append(f"{r['database']:10} {r['concurrency']:>5} {r['http_rate']:>10.1f} "
+            rows.append(f"{r['database']:15} {r['concurrency']:>5} {r['http_rate']:>10.1f} "
                         f"{r['request_p50_ms']:>8.1f} {r['request_p99_ms']:>8.1f} "
                         f"{r['submit_p50_ms']:>8.1f} {r['submit_p99_ms']:>8.1f}")
     wire = [r for r in results if r.get("wire_bytes_per_response") and r["kind"] in WHO_KINDS]
@@ -873,14 +942,14 @@ def table(results: list[dict]) -> tuple[str, list[str]]:
         rows.append("Who's here under wrk: bytes read per response (headers + body, "
                     f"Accept-Encoding: {ACCEPT_ENCODING}):")
         for r in wire:
-            rows.append(f"{r['database']:10} {r['concurrency']:>5} {r['kind']:10} "
+            rows.append(f"{r['database']:15} {r['concurrency']:>5} {r['kind']:10} "
                         f"{r['wire_bytes_per_response']:>8}")
     return "\n".join(rows), verdicts
 
 
 def weight_table(info: dict[str, dict]) -> tuple[str, list[str]]:
     """Bytes on the wire per who's-here page, per Accept-Encoding (body + headers)."""
-    rows = [f"{'database':10} {'page':10} {'people':>6} {'raw HTML':>9} {'identity':>9} "
+    rows = [f"{'database':15} {'page':10} {'people':>6} {'raw HTML':>9} {'identity':>9} "
             f"{'gzip':>9} {'br':>9}   (body + headers, bytes; Set-Cookie on a page view)"]
     verdicts = []
     for database, data in info.items():
@@ -889,15 +958,15 @@ def weight_table(info: dict[str, dict]) -> tuple[str, list[str]]:
                 return w[accept]["body"] + w[accept]["headers"]
 
             cookies = ", ".join(w.get("set_cookie", [])) or "none"
-            rows.append(f"{database:10} {kind:10} {w.get('people', ''):>6} {w['raw']:>9} "
+            rows.append(f"{database:15} {kind:10} {w.get('people', ''):>6} {w['raw']:>9} "
                         f"{wire('identity'):>9} {wire('gzip'):>9} {wire('br'):>9}   {cookies}")
             for accept in ("gzip", "br"):
                 if w[accept]["content_encoding"] != accept:
-                    verdicts.append(f"{database:10} {kind}: asked for {accept}, got "
+                    verdicts.append(f"{database:15} {kind}: asked for {accept}, got "
                                     f"{w[accept]['content_encoding']}")
             if kind in WHO_KINDS:
                 ok = wire("gzip") <= TARGET_WHO_GZIP_BYTES
-                verdicts.append(f"{database:10} {kind:10}: page weight {'MET' if ok else 'MISSED'} "
+                verdicts.append(f"{database:15} {kind:10}: page weight {'MET' if ok else 'MISSED'} "
                                 f"{wire('gzip')} bytes gzipped, {wire('br')} br "
                                 f"(target <= {TARGET_WHO_GZIP_BYTES} gzipped)")
     return "\n".join(rows), verdicts
@@ -933,6 +1002,10 @@ def main() -> int:
     parser.add_argument("--wsgi", default="bench.wsgi:app",
                         help="what gunicorn serves (to try a fix without editing the app)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also run this git revision (exported with `git archive`, this "
+                             "checkout's bench/ copied in) on its own database, its groups "
+                             "interleaved with this checkout's: rows labelled <database>:base")
     parser.add_argument("--only", nargs="+", choices=["checkin", "fanout"],
                         help="run only these benchmarks (default: all). checkin = check-in and who's "
                              "here through gunicorn; fanout = the morning push fan-out (bench/fanout.py)")
@@ -976,9 +1049,13 @@ def run_checkin(args) -> dict:
     info: dict[str, dict] = {}
     workdir = Path(tempfile.mkdtemp(prefix="eventmate-bench-"))
     try:
+        base_root = export_baseline(args.baseline, workdir) if args.baseline else None
         for name in args.databases:
+            baseline = None
             if name == "sqlite":
                 url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+                if base_root:
+                    baseline = (base_root, f"sqlite:///{workdir / 'baseline.sqlite3'}")
             else:
                 url = os.environ.get("EVENTMATE_TEST_POSTGRES_URL", "")
                 if not url:
@@ -986,9 +1063,12 @@ def run_checkin(args) -> dict:
                           "(run through `make bench` or scripts/with-postgres.sh).")
                     continue
                 reset_postgres(url)
+                if base_root:
+                    baseline = (base_root, baseline_postgres(url))
             print(f"{name}: migrating, creating the demo event, starting gunicorn", flush=True)
-            db_results, info[name] = asyncio.run(bench_database(name, url, args, workdir))
+            db_results, db_info = asyncio.run(bench_database(name, url, args, workdir, baseline))
             results += db_results
+            info.update(db_info)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -999,8 +1079,8 @@ def run_checkin(args) -> dict:
     print("ratio = rate / mean of the two adjacent bare phases driven by the same client "
           "(by: py = this process's client, wrk); vs wrk = the same over the adjacent "
           "wrk-driven bare phases.")
-    print("Targets: check-in >= 0.25x bare, p99 of the whole check-in <= 100 ms at 16 conns "
-          "and <= 250 ms at 64, zero errors; who's here >= 0.20x bare, <= 30 KB gzipped per page.")
+    print("Targets (issue 13): check-in >= 0.12x bare on SQLite and >= 0.10x on PostgreSQL; who's "
+          "here >= 0.20x and >= 0.15x, <= 30 KB gzipped per page; p99 <= 1.5x p50; zero errors.")
     for line in verdicts:
         print("  " + line)
     weights, weight_verdicts = weight_table(info)

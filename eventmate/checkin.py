@@ -252,6 +252,17 @@ def attendee_by_code(session, code: str, event_id: int | None = None) -> Attende
     return attendee
 
 
+def held_by(credential: str | None):
+    """The condition (on Attendee) that a browser with this device credential still holds the
+    attendee: its device was not signed out. A cookie from before devices existed (no
+    credential) holds only attendees who were there before then."""
+    if not credential:
+        return Attendee.legacy_cookie_ok
+    return sa.exists().where(DeviceAttendee.attendee_id == Attendee.id,
+                             DeviceAttendee.device_id == Device.id,
+                             Device.credential_hash == tokens.digest(credential))
+
+
 def signed_in_attendee(session, code: str, event_id: int, credential: str | None) -> Attendee:
     """The attendee a device cookie opens at an event: its code must match, and its device
     must still hold that attendee (not signed out). A cookie from before devices existed
@@ -259,14 +270,9 @@ def signed_in_attendee(session, code: str, event_id: int, credential: str | None
     code = tokens.normalise_code(code or "")
     if len(code) != RETURN_CODE_LENGTH:
         raise ReturnCodeInvalid()
-    if credential:
-        held = sa.exists().where(DeviceAttendee.attendee_id == Attendee.id,
-                                 DeviceAttendee.device_id == Device.id,
-                                 Device.credential_hash == tokens.digest(credential))
-    else:
-        held = Attendee.legacy_cookie_ok
     row = session.execute(
-        sa.select(Attendee, held).where(Attendee.return_code_hash == tokens.digest(code))).first()
+        sa.select(Attendee, held_by(credential))
+        .where(Attendee.return_code_hash == tokens.digest(code))).first()
     if row is None or row[0].event_id != event_id or not row[1]:
         raise ReturnCodeInvalid()
     return row[0]

@@ -75,8 +75,13 @@ def load(instance_path: str) -> dict:
     return {
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        # A pre-ping guards against dropped server connections; a SQLite file has none.
-        "SQLALCHEMY_ENGINE_OPTIONS": {} if database_url.startswith("sqlite") else {"pool_pre_ping": True},
+        # No pre-ping (a round trip before every request's first query): a SQLite file has no
+        # server, and PostgreSQL connections are recycled before servers or firewalls drop
+        # idle ones. A server restart costs each worker one failed request, after which
+        # SQLAlchemy replaces the worker's whole pool.
+        "SQLALCHEMY_ENGINE_OPTIONS": {} if database_url.startswith("sqlite") else {
+            "pool_recycle": int(_env("DATABASE_POOL_RECYCLE_SECONDS", "300")),
+        },
         # Public origin for QR codes and links; None means "the request's origin".
         "BASE_URL": (_env("BASE_URL") or "").rstrip("/") or None,
         "PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
@@ -112,8 +117,9 @@ def load(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         # Rate limits. Memory storage is per worker process (FIELD-NOTES); the limits are
-        # generous enough that this only matters for abuse.
-        "RATELIMIT_STORAGE_URI": "memory://",
+        # generous enough that this only matters for abuse. `eventmate-memory://` is
+        # limits' memory storage without its timer thread per hit (extensions.py).
+        "RATELIMIT_STORAGE_URI": "eventmate-memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
         # Failed log-ins per address, whatever the email (password spraying). Only failures
@@ -131,6 +137,12 @@ def load(instance_path: str) -> dict:
         "RETURN_CODE_RATE_LIMIT": _env("RETURN_CODE_RATE_LIMIT", "20 per minute"),
         "RETURN_CODE_PER_CODE_RATE_LIMIT": _env("RETURN_CODE_PER_CODE_RATE_LIMIT", "10 per 10 minutes"),
         "COMPRESS_ALGORITHM": ["br", "gzip"],
+        # The cheapest levels (measured in bench/README.md): Brotli 1 costs a third of level
+        # 4 on a who's-here page for 0.5 KB more on the wire, far inside the page budgets;
+        # gzip 1 likewise. Below 1.5 KB compressing costs more than the bytes it saves.
+        "COMPRESS_BR_LEVEL": 1,
+        "COMPRESS_LEVEL": 1,
+        "COMPRESS_MIN_SIZE": 1500,
         "COMPRESS_MIMETYPES": [
             "text/html", "text/css", "application/javascript", "application/json",
             "image/svg+xml", "text/csv", "application/manifest+json",

@@ -4,10 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 from flask import has_request_context, request
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import scoped_session
+
+#: Set by `reading()`: transactions begun now only read, whatever the request's method.
+_reading: ContextVar[bool] = ContextVar("eventmate_reading", default=False)
+
+
+@contextmanager
+def reading(session) -> Iterator[None]:
+    """Run the block's queries in a transaction that only reads, ended when the block ends.
+
+    On SQLite that transaction begins deferred (no write lock) even inside a POST, and is
+    over before the caller goes on: slow work after the block (a password hash) holds no
+    lock that check-ins queue behind. Objects loaded stay loaded (no expiry on commit). A
+    session already inside a transaction is left as it is: the block just joins it.
+    """
+    real = session() if isinstance(session, scoped_session) else session
+    if real.in_transaction():
+        yield
+        return
+    token = _reading.set(True)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+    session.commit()  # ends the read; nothing was written
 
 
 def tune_engine(engine: Engine) -> None:
@@ -15,8 +41,8 @@ def tune_engine(engine: Engine) -> None:
 
     Transactions that may write take the write lock up front (BEGIN IMMEDIATE): a deferred
     transaction that reads and then writes fails at once with SQLITE_BUSY when another
-    writer got in between, busy timeout or not. Page views (GET/HEAD) only read, and begin
-    deferred so readers never queue behind writers.
+    writer got in between, busy timeout or not. Page views (GET/HEAD) and `reading()`
+    blocks only read, and begin deferred so readers never queue behind writers.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -34,8 +60,8 @@ def tune_engine(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
-        reading = has_request_context() and request.method in ("GET", "HEAD")
-        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        only_reads = _reading.get() or (has_request_context() and request.method in ("GET", "HEAD"))
+        connection.exec_driver_sql("BEGIN" if only_reads else "BEGIN IMMEDIATE")
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -101,12 +102,12 @@ class Invitation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: SHA-256 of the token in the link; the link itself is shown once.
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("organiser.id", ondelete="SET NULL")
+        sa.ForeignKey("organiser.id", ondelete="SET NULL"), index=True
     )
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -184,12 +185,46 @@ class Event(db.Model):
         return self.checkin_opens_at <= now < self.checkin_closes_at
 
 
+#: Letters NFKD leaves whole, spelled the way people type them without the key.
+_UNDECOMPOSED = str.maketrans({
+    "ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "þ": "th", "ħ": "h",
+    "ı": "i", "ŀ": "l", "ŧ": "t", "ĸ": "k", "ŋ": "n", "ʼ": "'", "’": "'",
+})
+#: The stored folded text never passes this many UTF-8 bytes, so PostgreSQL's B-tree index
+#: on it (who's here order) always takes the row (its limit is 2,704 bytes per entry). Real
+#: answers stay far below: 783 characters of CJK fold to 2,349 bytes.
+SEARCH_TEXT_MAX_BYTES = 2600
+
+
+def fold(text: str) -> str:
+    """Text as search compares it: "Zoë", "ZOE", "zoë" typed with a combining accent, "Zoe"
+    all give "zoe"; "Ørsted" "orsted", "Łódź" "lodz", "Straße" "strasse".
+
+    Compatibility forms are split (NFKD), combining marks dropped, case folded, the Latin
+    letters NFKD keeps whole spelled out, then composed again (NFKC: Hangul, kana).
+    The stored column and the words typed into search both go through here, so SQLite and
+    PostgreSQL (whose own lower() and LIKE differ) find the same people.
+    """
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFKC", bare.casefold().translate(_UNDECOMPOSED))
+
+
 class Attendee(db.Model):
     """One person at one event. Exists before check-in only when imported."""
 
     __tablename__ = "attendee"
     __table_args__ = (
         sa.Index("ix_attendee_event_checked_in", "event_id", "checked_in_at"),
+        # Who's here: the present people of one event, in the page's order (page 1 reads 26
+        # index entries, the total counts the index) -- not every row of the event, sorted.
+        sa.Index("ix_attendee_here", "event_id", "search_text", "id",
+                 sqlite_where=sa.text("checked_in_at IS NOT NULL AND left_at IS NULL"),
+                 postgresql_where=sa.text("checked_in_at IS NOT NULL AND left_at IS NULL")),
+        # PostgreSQL: search words (LIKE '%word%') by trigram, whatever the crowd's size.
+        sa.Index("ix_attendee_search_trgm", "search_text", postgresql_using="gin",
+                 postgresql_ops={"search_text": "gin_trgm_ops"},
+                 info={"only_dialect": "postgresql"}).ddl_if(dialect="postgresql"),
         # Lets picks and notes reference (attendee, event) pairs: "same event" is then a
         # foreign key, not just a check in Python.
         sa.UniqueConstraint("id", "event_id", name="uq_attendee_id_event"),
@@ -217,8 +252,9 @@ class Attendee(db.Model):
     return_code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     #: Opaque token behind the personal "pick me" QR; unrelated to the return code.
     pickme_token: Mapped[str] = mapped_column(sa.String(32), unique=True)
-    #: Casefolded name and one-liners, so search folds "É" and "é" alike on both databases.
-    search_text: Mapped[str] = mapped_column(sa.String(800), default="")
+    #: Name and one-liners through `fold`, so search ignores case and accents alike on both
+    #: databases. Text: folding lengthens some words ("ß" -> "ss").
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
     #: Set when the morning prompt goes out: from then on my three are fixed for this event.
     three_fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Set by the one-click unsubscribe link in an email: no more email from this event.
@@ -231,7 +267,8 @@ class Attendee(db.Model):
     #: attendee export). Off unless the attendee ticks it.
     contact_consent: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     #: The organiser who checked this person in by hand at the door (None: by QR, or imported).
-    checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organiser.id", ondelete="SET NULL"))
+    checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organiser.id", ondelete="SET NULL"),
+                                                         index=True)
     #: Set when the attendee deleted their data: the row stays as a scrubbed tombstone, so
     #: notes others wrote about them and notes they already sent stay with the other person.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -248,7 +285,8 @@ class Attendee(db.Model):
 
     def refresh_search_text(self) -> None:
         parts = (self.name, self.what_i_do, self.how_i_help, self.looking_for)
-        self.search_text = " ".join(p for p in parts if p).casefold()
+        folded = fold(" ".join(p for p in parts if p))
+        self.search_text = folded.encode()[:SEARCH_TEXT_MAX_BYTES].decode(errors="ignore")
 
 
 ORGANISER_ACTIONS = ("door_check_in", "door_undo", "door_code", "export")
@@ -292,7 +330,7 @@ class Pick(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
     picker_id: Mapped[int] = mapped_column()
     picked_id: Mapped[int] = mapped_column()
     slot: Mapped[int] = mapped_column(sa.SmallInteger)
@@ -317,7 +355,7 @@ class Note(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int] = mapped_column()
     subject_id: Mapped[int] = mapped_column()
     #: What they are working on.
@@ -470,6 +508,7 @@ class FollowUp(db.Model):
                                 name="fk_follow_up_author_same_event", ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["subject_id", "event_id"], ["attendee.id", "attendee.event_id"],
                                 name="fk_follow_up_subject_same_event", ondelete="CASCADE"),
+        sa.Index("ix_follow_up_subject_id", "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -528,6 +567,7 @@ class Mute(db.Model):
                                 name="fk_mute_muter_same_event", ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["muted_id", "event_id"], ["attendee.id", "attendee.event_id"],
                                 name="fk_mute_muted_same_event", ondelete="CASCADE"),
+        sa.Index("ix_mute_muted_id", "muted_id"),
     )
 
     muter_id: Mapped[int] = mapped_column(primary_key=True)

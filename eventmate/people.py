@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .models import Attendee
+from . import tokens
+from .checkin import RETURN_CODE_LENGTH, held_by
+from .models import Attendee, Event, fold
 
 PAGE_SIZE = 25
 MAX_QUERY = 100
@@ -21,9 +23,49 @@ class Page:
     query: str
 
 
+def clean_query(text: str | None) -> str:
+    """A search as typed, made safe to send: control characters dropped (PostgreSQL refuses
+    NUL in text), spaces collapsed, at most MAX_QUERY characters."""
+    printable = "".join(c for c in (text or "") if c.isprintable() or c.isspace())
+    return " ".join(printable.split())[:MAX_QUERY]
+
+
+def words(query: str) -> list[str]:
+    """The folded words a search matches against `Attendee.search_text`."""
+    return fold(query).split()
+
+
 def _like(word: str) -> str:
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def event_and_reader(session, slug: str, codes: dict[str, str],
+                     credential: str | None) -> tuple[Event | None, Attendee | None]:
+    """The event at `slug` and who this device is there (None when nobody), in one query.
+
+    The same checks as `checkin.signed_in_attendee`, which pages use one event at a time:
+    the return code the device holds for that event must be the attendee's current one, and
+    the device must still hold the attendee (`checkin.held_by`).
+    """
+    wanted = {}
+    for event_id, code in codes.items():
+        code = tokens.normalise_code(code or "")
+        if len(code) == RETURN_CODE_LENGTH:
+            wanted[event_id] = tokens.digest(code)
+    held = held_by(credential)
+    joined = sa.and_(Attendee.event_id == Event.id,
+                     Attendee.return_code_hash.in_(sorted(set(wanted.values())) or [""]))
+    rows = session.execute(sa.select(Event, Attendee, held).outerjoin(Attendee, joined)
+                           .where(Event.slug == (slug or "").lower())).all()
+    if not rows:
+        return None, None
+    event = rows[0][0]
+    mine = wanted.get(str(event.id))
+    for _event, attendee, is_held in rows:
+        if attendee is not None and attendee.return_code_hash == mine and is_held:
+            return event, attendee
+    return event, None
 
 
 def here(event_id: int):
@@ -36,19 +78,27 @@ def here(event_id: int):
 
 
 def search(session, event_id: int, query: str = "", page: int = 1, exclude_id: int | None = None) -> Page:
-    """Present attendees whose name or one-liners contain every word of `query`."""
-    query = " ".join((query or "").split())[:MAX_QUERY]
+    """Present attendees whose name or one-liners contain every word of `query`, folded as
+    the stored text is (case, accents, Unicode forms: `models.fold`).
+
+    One query: the page, with the total as a scalar subquery the database runs once. Both
+    follow the partial index of present people (`ix_attendee_here`), in the page's order."""
+    query = clean_query(query)
     page = max(1, page)
     stmt = here(event_id)
     if exclude_id is not None:
         stmt = stmt.where(Attendee.id != exclude_id)
-    for word in query.casefold().split():
+    for word in words(query):
         stmt = stmt.where(Attendee.search_text.like(_like(word), escape="\\"))
-    total = session.scalar(stmt.with_only_columns(sa.func.count(Attendee.id)))
-    rows = list(session.scalars(
-        stmt.order_by(Attendee.search_text, Attendee.id)
+    total = stmt.with_only_columns(sa.func.count(Attendee.id)).correlate(None).scalar_subquery()
+    rows = session.execute(
+        stmt.add_columns(total.label("total"))
+        .order_by(Attendee.search_text, Attendee.id)
         .limit(PAGE_SIZE + 1)
         .offset((page - 1) * PAGE_SIZE)
-    ))
-    return Page(people=rows[:PAGE_SIZE], page=page, has_more=len(rows) > PAGE_SIZE,
-                total=total, query=query)
+    ).all()
+    # Past the last page no row carries the total: count on its own.
+    count = rows[0].total if rows else session.scalar(stmt.with_only_columns(sa.func.count(Attendee.id)))
+    people = [row[0] for row in rows]
+    return Page(people=people[:PAGE_SIZE], page=page, has_more=len(people) > PAGE_SIZE,
+                total=count, query=query)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from . import checkin, clock, tokens
 from .errors import DomainError, NotFound, ValidationFailed
 from .models import Attendee, DeviceAttendee, Event, Organiser, OrganiserAction
-from .people import MAX_QUERY, _like
+from .people import _like, clean_query, words
 from .validation import Fields
 
 log = logging.getLogger("eventmate.actions")
@@ -62,11 +62,11 @@ class Table:
 def table(session, event: Event, query: str = "", sort: str = DEFAULT_SORT, page: int = 1) -> Table:
     """A page of the event's people (checked in, left, or undone; never the deleted), searched
     by every word of `query` in their name and answers. One query: the page and the total."""
-    query = " ".join("".join(c for c in (query or "") if c.isprintable() or c.isspace()).split())[:MAX_QUERY]
+    query = clean_query(query)
     sort = sort if sort in SORTS else DEFAULT_SORT
     page = max(1, page)
     stmt = sa.select(Attendee).where(Attendee.event_id == event.id, Attendee.deleted_at.is_(None))
-    for word in query.casefold().split():
+    for word in words(query):
         stmt = stmt.where(Attendee.search_text.like(_like(word), escape="\\"))
     total = stmt.with_only_columns(sa.func.count(Attendee.id)).scalar_subquery()
     rows = session.execute(stmt.add_columns(total.label("total")).order_by(*SORTS[sort])

@@ -176,3 +176,16 @@ def test_a_multipart_field_named_with_a_backslash_is_refused_not_a_500(client):
     response = client.post("/organiser/logout", data=body, content_type="multipart/form-data; boundary=b",
                            headers={"X-CSRFToken": "x"})
     assert response.status_code == 400
+
+
+def test_control_characters_in_a_search_are_dropped_not_a_500(app, make_organiser, make_event, make_attendee,
+                                                                at_the_event):
+    """Found by `make fuzz` (who's here, PostgreSQL): `?q=%00` reached the database, which
+    refuses NUL in text, and the page answered 500."""
+    event = make_event(make_organiser())
+    me = make_attendee(event, "Ana Lima")
+    make_attendee(event, "Ben Okafor")
+    phone = app.test_client()
+    post(phone, "/return", {"code": me.code})
+    response = phone.get(f"/e/{event.slug}/people?q=%00be%1bn%7f")
+    assert response.status_code == 200 and 'data-person="Ben Okafor"' in text(response)

@@ -58,9 +58,10 @@ def _not_found_at_event(error):
 
 
 def _me(slug: str):
-    """The event and who this device is there; NotCheckedInHere otherwise."""
-    event = checkin.event_by_slug(db.session, slug)
-    attendee, _code = device.attendee_for(event)
+    """The event and who this device is there (one query); NotCheckedInHere otherwise."""
+    event, attendee = people.event_and_reader(db.session, slug, device.codes(), device.credential())
+    if event is None:
+        raise NotFound()
     if attendee is None:
         raise NotCheckedInHere(event)
     return event, attendee
@@ -133,6 +134,13 @@ _return_failures_per_address = limiter.shared_limit(
 _return_failures_per_code = limiter.shared_limit(
     _return_code_rate, scope="return-code-code", key_func=_return_code_key,
     exempt_when=_blank_return_form, deduct_when=_return_failed)
+
+
+@limiter.request_filter
+def _showing_the_checkin_form() -> bool:
+    """Showing the poster's form is never limited (only submitting it is): the limiter then
+    does no work at all on the busiest page of the evening's first minutes."""
+    return request.endpoint == "attendee.check_in" and request.method in ("GET", "HEAD")
 
 
 @bp.route("/c/<slug>/<key>", methods=["GET", "POST"])
