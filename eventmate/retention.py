@@ -70,10 +70,20 @@ def _delete_people(session, event_id: int) -> int:
 
 
 def purge(session, event: Event) -> int:
-    """Delete the event's attendee data now, keeping its numbers. Commits; how many people."""
-    event.summary = _snapshot(session, event)
+    """Delete the event's attendee data now, keeping its numbers. Commits; how many people.
+
+    The event is claimed first (a conditional UPDATE), so two workers purging at once do it
+    once: the second finds it claimed and leaves the first one's numbers alone."""
+    claimed = session.execute(sa.update(Event).where(Event.id == event.id, Event.purged_at.is_(None))
+                              .values(purged_at=clock.now()),
+                              execution_options={"synchronize_session": False}).rowcount
+    if not claimed:
+        session.rollback()
+        return 0
+    summary = _snapshot(session, event)  # in the claiming transaction, before any deletion
     gone = _delete_people(session, event.id)
-    event.purged_at = clock.now()
+    session.execute(sa.update(Event).where(Event.id == event.id).values(summary=summary),
+                    execution_options={"synchronize_session": False})
     session.commit()
     log.info("attendee data purged: event=%s attendees=%s", event.id, gone)
     return gone

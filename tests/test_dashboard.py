@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from conftest import EVENING, login, text
+from conftest import EVENING, login, post, text
 
 from eventmate import checkin, clock, coffee, dashboard, devices, followup, letters, notes, picks, tokens
 from eventmate.extensions import db
@@ -211,6 +211,11 @@ def test_the_events_list_groups_and_counts(app, client, night, make_event):
     page = text(client.get("/organiser/"))
     assert page.index("Happening now") < page.index("Coming up")
     assert "5 checked in" in page and "Nobody checked in yet" in page
+    # Closing check-in by hand during the evening doesn't make it a past event.
+    post(client, f"/organiser/events/{night.event.id}/checkin", {"mode": "closed"})
+    page = text(client.get("/organiser/"))
+    assert page.index("Happening now") < page.index("Thursday founders evening") < page.index("Coming up")
+    assert "Check-in closed" in page
     clock.set_now(MORNING)
     page = text(client.get("/organiser/"))
     assert "Happening now" not in page and page.index("Coming up") < page.index("Past")

@@ -5,6 +5,7 @@ after typing its name."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 
@@ -112,7 +113,36 @@ def test_the_numbers_survive_the_purge(app, client, two_events):
         assert figure in after
     assert 'data-step="followed_up"' in after and "data-purged" in after
     assert "People and the door" not in after
+    listed = text(client.get("/organiser/")).split(f'data-event="{old.id}"')[1].split("</li>")[0]
+    assert "3 checked in" in listed  # the list keeps the number too
     assert client.get(f"/organiser/events/{old.id}/live").status_code == 200
+
+
+def test_two_workers_purging_at_once_keep_the_first_ones_numbers(app, two_events):
+    """Real threads, each with its own session, purge the same due event at the same moment:
+    the people are deleted once and the kept numbers are the evening's, not zeros."""
+    _organiser, old, _recent = two_events
+    clock.set_now(END + timedelta(days=91))
+    barrier, results = threading.Barrier(2), []
+
+    def worker():
+        with app.app_context():
+            event = db.session.get(Event, old.id)
+            db.session.commit()  # SQLite: no transaction open across the barrier
+            barrier.wait()
+            results.append(retention.purge(db.session, event))
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results) == [0, 3]
+    with app.app_context():
+        kept = retention.kept(db.session.get(Event, old.id))
+        assert kept[0].checked_in == 3 and kept[0].picked_one == 1
+    assert _counts(app, old.id)["attendee"] == 0
 
 
 def test_events_made_before_retention_are_not_purged(app, runner, two_events):

@@ -267,16 +267,22 @@ def _signup_again(errors: dict, invite: str | None, status: int = 422):
 @bp.get("/")
 @login_required
 def events_page():
-    """The organiser's events, newest first."""
+    """The organiser's events: happening now (the check-in window, even if check-in was
+    closed by hand), coming up (soonest first), and past, each with how many came."""
     mine = events.events_of(db.session, current_user)
     now = clock.now()
     groups = {"live": [], "upcoming": [], "past": []}
     for ev in mine:
-        key = "live" if ev.is_checkin_open(now) else "upcoming" if now < ev.starts_at else "past"
+        key = ("live" if ev.checkin_opens_at <= now < ev.checkin_closes_at
+               else "upcoming" if now < ev.starts_at else "past")
         groups[key].append(ev)
     groups["upcoming"].reverse()  # soonest first
-    return render_template("organiser/events.html", events=mine, groups=groups,
-                           counts=dashboard.headline(db.session, mine))
+    counts = dashboard.headline(db.session, mine)
+    for ev in mine:  # an event whose attendee data was deleted keeps its numbers
+        kept = retention.kept(ev)
+        if kept is not None:
+            counts[ev.id] = kept[0].checked_in
+    return render_template("organiser/events.html", events=mine, groups=groups, counts=counts, moment=now)
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
