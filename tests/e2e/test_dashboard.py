@@ -29,14 +29,19 @@ def _log_in(context, origin, organiser):
     return page
 
 
+def _on_now(make_event, organiser):
+    """An evening that started half an hour ago (the live server runs on the wall clock)."""
+    now = datetime.now(UTC)
+    return make_event(organiser, name="Thursday founders evening", timezone="UTC",
+                      starts_local=(now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
+                      ends_local=(now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+
+
 def test_the_live_night_updates_while_people_check_in(live_server, contexts, shot, make_organiser,
                                                        make_event, make_attendee):
     origin = live_server.url
-    now = datetime.now(UTC)
     organiser = make_organiser()
-    event = make_event(organiser, name="Thursday founders evening", timezone="UTC",
-                       starts_local=(now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
-                       ends_local=(now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    event = _on_now(make_event, organiser)
     make_attendee(event, "Ana Lima")
     door = _log_in(contexts.organiser(), origin, organiser)
     door.goto(f"{origin}/organiser/events/{event.id}")
@@ -101,11 +106,8 @@ def test_the_morning_after_funnel_of_last_night(live_server, contexts, shot, mak
 def test_the_door_checks_someone_in_by_hand_and_their_code_works_later(live_server, contexts, shot,
                                                                         make_organiser, make_event):
     origin = live_server.url
-    now = datetime.now(UTC)
     organiser = make_organiser()
-    event = make_event(organiser, name="Thursday founders evening", timezone="UTC",
-                       starts_local=(now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
-                       ends_local=(now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    event = _on_now(make_event, organiser)
     door_context = contexts.organiser()
     page = _log_in(door_context, origin, organiser)
     page.set_viewport_size({"width": 390, "height": 844})
