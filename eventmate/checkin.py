@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import clock, tokens
 from .errors import CheckInClosed, CheckInKeyInvalid, NotFound, ReturnCodeInvalid, ValidationFailed
-from .models import Attendee, Device, DeviceAttendee, Event
+from .models import Attendee, Device, DeviceAttendee, Event, search_text_for
 from .validation import Fields
 
 log = logging.getLogger("eventmate.actions")
@@ -204,18 +204,20 @@ def check_in_from_form(session, event: Event, data: dict, form_token: str, secre
     code = tokens.random_code(RETURN_CODE_LENGTH)
     device_credential = secrets.token_urlsafe(32)
     key = _seal_key(secret, form_token, binding)
-    attendee = Attendee(
-        event_id=event.id,
+    checked_in = dict(
         checked_in_at=clock.now(),
         checkin_token_hash=tokens.digest(form_token),
         checkin_seal=_seal(key, code, device_credential),
         return_code_hash=tokens.digest(code),
-        pickme_token=tokens.random_code(PICKME_LENGTH).lower(),
         **values,
     )
-    attendee.refresh_search_text()
-    session.add(attendee)
     try:
+        attendee = claim_registration(session, event, checked_in)
+        if attendee is None:
+            attendee = Attendee(event_id=event.id, pickme_token=tokens.random_code(PICKME_LENGTH).lower(),
+                                **checked_in)
+            attendee.refresh_search_text()
+            session.add(attendee)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -230,6 +232,36 @@ def check_in_from_form(session, event: Event, data: dict, form_token: str, secre
         return existing, *answer
     log.info("checked in: event=%s attendee=%s", event.id, attendee.id)
     return attendee, code, device_credential
+
+
+def claim_registration(session, event: Event, checked_in: dict) -> Attendee | None:
+    """The imported registration this check-in is, if its email matches one that nobody has
+    checked in as yet (never by QR, not on a phone, not checked in at the door now): the row
+    takes everything from the check-in (the imported name too is replaced by what they
+    typed), so the welcome page shows nothing they didn't type. A conditional UPDATE: of
+    two phones typing the same email at once, one claims the row, the other is a new row.
+    Doesn't commit."""
+    email = checked_in.get("email")
+    if not email:
+        return None
+    claimable = sa.and_(Attendee.event_id == event.id, Attendee.email == email,
+                        Attendee.imported_at.is_not(None),
+                        Attendee.checked_in_at.is_(None), Attendee.checkin_token_hash.is_(None),
+                        Attendee.deleted_at.is_(None),
+                        ~sa.exists().where(DeviceAttendee.attendee_id == Attendee.id))
+    row_id = session.scalar(sa.select(Attendee.id).where(claimable))
+    if row_id is None:
+        return None
+    values = dict(checked_in, left_at=None, checked_in_by_id=None,
+                  search_text=search_text_for(*(checked_in.get(f) for f in
+                                                ("name", "what_i_do", "how_i_help", "looking_for"))))
+    done = session.execute(sa.update(Attendee).where(Attendee.id == row_id, claimable).values(**values)
+                           .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        return None
+    attendee = session.get(Attendee, row_id, populate_existing=True)
+    log.info("checked in: event=%s attendee=%s (a registration)", event.id, row_id)
+    return attendee
 
 
 def check_in(session, event: Event, data: dict, form_token: str, secret: str,

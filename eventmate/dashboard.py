@@ -34,6 +34,8 @@ class Live:
     picked_three: int
     mutual_pairs: int
     push_opted_in: int
+    registered: int = 0  # imported before the evening (Eventbrite, Luma, a CSV)
+    registered_came: int = 0  # of them, checked in
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ def live(session, event: Event) -> Live:
     """The live counters, in one query."""
     e = event.id
     checked = sa.and_(Attendee.event_id == e, Attendee.checked_in_at.is_not(None))
+    imported = sa.and_(Attendee.event_id == e, Attendee.imported_at.is_not(None),
+                       Attendee.deleted_at.is_(None))
     per_picker = (sa.select(Pick.picker_id, sa.func.count().label("n")).where(Pick.event_id == e)
                   .group_by(Pick.picker_id).subquery())
     back = aliased(Pick)
@@ -99,6 +103,8 @@ def live(session, event: Event) -> Live:
         _count(sa.select(sa.func.count()).select_from(per_picker).where(per_picker.c.n >= 3)),
         _count(mutual),
         _count(pushed),
+        _count(sa.select(sa.func.count()).select_from(Attendee).where(imported)),
+        _count(sa.select(sa.func.count()).select_from(Attendee).where(imported, checked)),
     )).one()
     return Live(*(int(v or 0) for v in row))
 

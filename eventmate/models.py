@@ -228,6 +228,11 @@ class Attendee(db.Model):
         # Lets picks and notes reference (attendee, event) pairs: "same event" is then a
         # foreign key, not just a check in Python.
         sa.UniqueConstraint("id", "event_id", name="uq_attendee_id_event"),
+        # An imported registration is on the list once: a second import of the same file
+        # (or two at once) can't add the person twice. Also finds the row a check-in claims.
+        sa.Index("uq_attendee_imported_email", "event_id", "email", unique=True,
+                 sqlite_where=sa.text("imported_at IS NOT NULL AND deleted_at IS NULL"),
+                 postgresql_where=sa.text("imported_at IS NOT NULL AND deleted_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -272,6 +277,9 @@ class Attendee(db.Model):
     #: Set when the attendee deleted their data: the row stays as a scrubbed tombstone, so
     #: notes others wrote about them and notes they already sent stay with the other person.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when the organiser imported this person's registration (Eventbrite, Luma, a CSV):
+    #: on the list before they arrive. Their QR check-in with the same email claims the row.
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship()
 
@@ -283,22 +291,32 @@ class Attendee(db.Model):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    @property
+    def is_registration(self) -> bool:
+        """Imported, and not (yet) checked in."""
+        return self.imported_at is not None and self.checked_in_at is None
+
     def refresh_search_text(self) -> None:
-        parts = (self.name, self.what_i_do, self.how_i_help, self.looking_for)
-        folded = fold(" ".join(p for p in parts if p))
-        self.search_text = folded.encode()[:SEARCH_TEXT_MAX_BYTES].decode(errors="ignore")
+        self.search_text = search_text_for(self.name, self.what_i_do, self.how_i_help, self.looking_for)
 
 
-ORGANISER_ACTIONS = ("door_check_in", "door_undo", "door_code", "export")
+def search_text_for(*parts: str | None) -> str:
+    """The stored search text of a person's name and answers."""
+    folded = fold(" ".join(p for p in parts if p))
+    return folded.encode()[:SEARCH_TEXT_MAX_BYTES].decode(errors="ignore")
+
+
+ORGANISER_ACTIONS = ("door_check_in", "door_undo", "door_code", "export", "import")
 
 
 class OrganiserAction(db.Model):
     """What an organiser did to an event's people (door check-ins, undos, codes handed over,
-    exports): shown on the door page, kept for the record."""
+    exports, imports): shown on the door page, kept for the record."""
 
     __tablename__ = "organiser_action"
     __table_args__ = (
-        sa.CheckConstraint("action IN ('door_check_in', 'door_undo', 'door_code', 'export')", name="action"),
+        sa.CheckConstraint("action IN ('door_check_in', 'door_undo', 'door_code', 'export', 'import')",
+                           name="action"),
         sa.Index("ix_organiser_action_event_created", "event_id", "created_at"),
     )
 

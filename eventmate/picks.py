@@ -220,6 +220,7 @@ def by_pickme_token(session, token: str) -> Attendee:
 
 def by_id_in_event(session, picker: Attendee, person_id: int) -> Attendee:
     person = session.get(Attendee, person_id)
-    if person is None or person.event_id != picker.event_id:
+    # A registration not here yet is the organiser's list, not part of the evening.
+    if person is None or person.event_id != picker.event_id or person.is_registration:
         raise NotFound()
     return person

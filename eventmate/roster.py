@@ -57,15 +57,28 @@ class Table:
     pages: int
     query: str
     sort: str
+    show: str = ""
 
 
-def table(session, event: Event, query: str = "", sort: str = DEFAULT_SORT, page: int = 1) -> Table:
-    """A page of the event's people (checked in, left, or undone; never the deleted), searched
-    by every word of `query` in their name and answers. One query: the page and the total."""
+#: ?show= → which people: everyone, those checked in, imported registrations not here yet.
+SHOWS = {
+    "": sa.true(),
+    "in": Attendee.checked_in_at.is_not(None),
+    "registered": sa.and_(Attendee.imported_at.is_not(None), Attendee.checked_in_at.is_(None)),
+}
+
+
+def table(session, event: Event, query: str = "", sort: str = DEFAULT_SORT, page: int = 1,
+          show: str = "") -> Table:
+    """A page of the event's people (checked in, left, undone, or imported and not here yet;
+    never the deleted), searched by every word of `query` in their name and answers. One
+    query: the page and the total."""
     query = clean_query(query)
     sort = sort if sort in SORTS else DEFAULT_SORT
+    show = show if show in SHOWS else ""
     page = max(1, page)
-    stmt = sa.select(Attendee).where(Attendee.event_id == event.id, Attendee.deleted_at.is_(None))
+    stmt = sa.select(Attendee).where(Attendee.event_id == event.id, Attendee.deleted_at.is_(None),
+                                     SHOWS[show])
     for word in words(query):
         stmt = stmt.where(Attendee.search_text.like(_like(word), escape="\\"))
     total = stmt.with_only_columns(sa.func.count(Attendee.id)).scalar_subquery()
@@ -75,7 +88,7 @@ def table(session, event: Event, query: str = "", sort: str = DEFAULT_SORT, page
     count = rows[0][1] if rows else (session.scalar(stmt.with_only_columns(sa.func.count(Attendee.id)))
                                      if page > 1 else 0)
     return Table(people=people, total=count, page=page, pages=max(1, -(-count // PAGE_SIZE)),
-                 query=query, sort=sort)
+                 query=query, sort=sort, show=show)
 
 
 def _record(session, event: Event, organiser: Organiser, action: str, attendee: Attendee | None) -> None:
@@ -141,11 +154,14 @@ def undo(session, event: Event, organiser: Organiser, attendee_id: int) -> Atten
 
 
 def check_in_again(session, event: Event, organiser: Organiser, attendee_id: int) -> Attendee:
-    """Check someone in whose check-in was undone (or who is on the list but not in). Commits."""
+    """Check someone in whose check-in was undone, or an imported registration: they are then
+    checked in by hand, so they can be shown a code for a phone. Commits."""
     attendee = _attendee(session, event, attendee_id)
     if attendee.checked_in_at is None:
         attendee.checked_in_at = clock.now()
         attendee.left_at = None
+        if attendee.checkin_token_hash is None:  # never checked in by QR
+            attendee.checked_in_by_id = organiser.id
         _record(session, event, organiser, "door_check_in", attendee)
         session.commit()
     return attendee

@@ -195,6 +195,10 @@ ACCESS: dict[str, Access] = {
     # Y is not on the team: removing them changes nothing.
     "organiser.remove_from_team": Access(OWNER_ONLY, body=lambda w, r: {}, args={"organiser_id": "y_id"}),
     "organiser.people_csv": Access(OWNER, body=lambda w, r: {}),
+    "organiser.import_people_form": Access(OWNER),
+    # No file: a 422 that writes nothing (tests/test_imports.py uploads real files).
+    "organiser.import_people": Access(OWNER, body=lambda w, r: {}),
+    "organiser.import_confirm": Access(OWNER, body=lambda w, r: {"rows": f"name,email\nSigned up via {r},{r}@example.org\n"}),
     "organiser.door_check_in": Access(OWNER, body=lambda w, r: {"name": f"Walk-in by {r}", "door_token": str(uuid.uuid4())}),
     # Eve checked in by QR: no code can be handed over for her (her notes are hers): 302 back.
     "organiser.door_code": Access(OWNER, body=lambda w, r: {}, args={"attendee_id": "eve"}),

@@ -85,6 +85,9 @@ ROWS: dict[str, list[dict]] = {
                 "place": "Café A Brasileira", "starts_at": LATER, "uid": "coffee-1@eventmate", "sequence": 0,
                 "version": 1, "hidden": False, "created_at": T, "updated_at": T}],
     "coffee_slot": [{"coffee_id": 1, "position": 0, "starts_at": LATER}],
+    # Rebuilt on SQLite when "import" joined its check constraint.
+    "organiser_action": [{"id": 1, "event_id": 1, "organiser_id": 1, "attendee_id": 3, "action": "door_check_in",
+                          "created_at": T}],
 }
 
 # A later migration that only widens a column: on SQLite, batch mode rebuilds `event`
@@ -148,6 +151,7 @@ def assert_rows_kept(url: str) -> None:
         assert scalars("SELECT used_by_id FROM invitation") == [2]
         assert scalars("SELECT subscription_id FROM push_delivery WHERE message_id = 1") == [1]
         assert scalars("SELECT body FROM letter") == ["Lovely to meet you, Zoë."]
+        assert scalars("SELECT attendee_id FROM organiser_action") == [3]
     engine.dispose()
 
 

@@ -21,10 +21,11 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import clock, dashboard, events, mail, organisers, qr, retention, roster, tokens
+from .. import clock, dashboard, events, imports, mail, organisers, qr, retention, roster, tokens
 from ..errors import BadCredentials, DomainError, InvitationInvalid, SignupClosed, ValidationFailed
 from ..extensions import db, limiter, login_manager
 from ..models import Organiser
+from .errors import MESSAGES, error_response
 from .redirects import same_site_path
 from .templating import base_url_warning, public_url
 
@@ -392,7 +393,7 @@ def people(event_id: int):
 def _people_page(ev, values: dict | None = None, errors: dict | None = None, status: int = 200):
     args = request.args
     found = roster.table(db.session, ev, args.get("q", ""), args.get("sort", roster.DEFAULT_SORT),
-                         _page_number(args.get("page")))
+                         _page_number(args.get("page")), args.get("show", ""))
     return render_template("organiser/people.html", event=ev, table=found, values=values or {},
                            errors=errors or {}, door_token=str(uuid.uuid4()),
                            recent=roster.recent(db.session, ev)), status
@@ -459,6 +460,69 @@ def people_csv(event_id: int):
     return Response(roster.export_csv(db.session, ev, current_user), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="eventmate-{ev.slug}-people.csv"',
         "Cache-Control": "no-store"})
+
+
+# --- importing registrations ---------------------------------------------------------------
+
+@bp.get("/events/<id:event_id>/people/import")
+@login_required
+def import_people_form(event_id: int):
+    ev = _my_event(event_id)
+    return render_template("organiser/import.html", event=ev, errors={}, preview=None)
+
+
+@bp.post("/events/<id:event_id>/people/import")
+@login_required
+def import_people(event_id: int):
+    """Read an uploaded file into a preview: every row, and what importing would do. Writes
+    nothing; the preview's form sends the rows to import back to `import_confirm`."""
+    ev = _my_event(event_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _import_page(ev, {"file": "Please choose a CSV file."}, 422)
+    try:
+        preview = imports.preview(db.session, ev, upload.read(imports.MAX_BYTES + 1))
+    except imports.ImportProblem as problem:
+        return _import_page(ev, problem.errors, 422)
+    return render_template("organiser/import.html", event=ev, errors={}, preview=preview,
+                           filename=upload.filename)
+
+
+@bp.post("/events/<id:event_id>/people/import/confirm")
+@login_required
+def import_confirm(event_id: int):
+    ev = _my_event(event_id)
+    try:
+        done = imports.confirm(db.session, ev, current_user, request.form.get("rows", "").encode())
+    except imports.ImportProblem as problem:
+        db.session.rollback()
+        return _import_page(ev, problem.errors, 422)
+    if done.added:
+        flash(f"{done.added:,} {'person is' if done.added == 1 else 'people are'} on the list. They show up "
+              "here until they arrive; when they scan the poster with the same email, they're matched.",
+              "success")
+    else:
+        flash("Nobody new to add: everyone in that file is already on the list.", "success")
+    return redirect(url_for("organiser.people", event_id=ev.id, show="registered"))
+
+
+def _import_page(ev, errors: dict, status: int):
+    return render_template("organiser/import.html", event=ev, errors=errors, preview=None), status
+
+
+@bp.errorhandler(413)
+def _too_large(error):
+    """A file over the upload limit: said on the import page, not as a bare error."""
+    uploading = request.endpoint in ("organiser.import_people", "organiser.import_confirm")
+    if uploading and current_user.is_authenticated:
+        try:
+            ev = _my_event(request.view_args["event_id"])
+        except DomainError as error:
+            return error_response(error.status, error.code, error.message)
+        limit = imports.MAX_BYTES // (1024 * 1024)
+        return _import_page(ev, {"file": f"This file is larger than {limit} MB. Export only the columns you "
+                                         "need (name and email are enough), or split it."}, 413)
+    return error_response(413, *MESSAGES[413])
 
 
 @bp.post("/events/<id:event_id>/delete")

@@ -131,3 +131,54 @@ def test_the_door_checks_someone_in_by_hand_and_their_code_works_later(live_serv
     phone.get_by_role("button", name="Continue").click()
     expect(phone.get_by_role("heading", level=1)).to_contain_text("Wanda Walk-in")
     assert contexts.problems == []
+
+
+def test_an_imported_guest_list_meets_a_phone_at_the_door(live_server, contexts, shot, make_organiser, make_event,
+                                                          tmp_path):
+    """Import a Luma export (preview, confirm), then a registered guest scans the poster with
+    the same email: the door list shows one person, checked in, with what they typed."""
+    origin, app = live_server.url, live_server.app
+    organiser = make_organiser()
+    event = _on_now(make_event, organiser)
+    export = tmp_path / "luma-guests.csv"
+    export.write_text(
+        "api_id,name,first_name,last_name,email,phone_number,created_at,approval_status,checked_in_at\n"
+        "gst-1,Benjamin Okafor,Benjamin,Okafor,ben@example.org,,2026-05-02T09:00:00Z,approved,\n"
+        "gst-2,Chloé Dubois,Chloé,Dubois,chloe@example.org,,2026-05-02T09:05:00Z,approved,\n"
+        "gst-3,Dev Patel,Dev,Patel,dev@example,,2026-05-02T09:10:00Z,approved,\n"
+        "gst-4,Eve Adams,Eve,Adams,eve@example.org,,2026-05-02T09:12:00Z,declined,\n", encoding="utf-8")
+    door = _log_in(contexts.organiser(), origin, organiser)
+    door.goto(f"{origin}/organiser/events/{event.id}/people")
+    door.get_by_role("link", name="Import registrations").click()
+    door.get_by_label("CSV file").set_input_files(str(export))
+    door.get_by_role("button", name="Preview").click()
+    expect(door.get_by_role("heading", level=2, name="2 people to add")).to_be_visible()
+    expect(door.get_by_text("Not an email address")).to_be_visible()
+    shot(door, "import-preview-laptop")
+    door.get_by_role("button", name="Add 2 people").click()
+    expect(door.get_by_text("2 people are on the list")).to_be_visible()
+    expect(door.get_by_role("row", name=re.compile("Chloé Dubois"))).to_contain_text("registered, not here yet")
+
+    phone = contexts.phone().new_page()
+    phone.goto(f"{origin}{event.checkin_path}")
+    phone.get_by_label("Your name", exact=True).fill("Ben Okafor")
+    phone.get_by_label("What I do", exact=True).fill("Podcasts about small presses")
+    phone.get_by_label("How I can help others", exact=True).fill("Audio editing tips")
+    phone.get_by_label("The introduction I am looking for", exact=True).fill("A literary agent")
+    phone.locator("summary", has_text="Add email").click()
+    phone.get_by_label(re.compile("^Email")).fill("Ben@Example.org")
+    phone.get_by_role("button", name=re.compile("^Check in")).click()
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("You're in")
+    expect(phone.locator("body")).not_to_contain_text("Benjamin")
+
+    door.goto(f"{origin}/organiser/events/{event.id}/people")
+    expect(door.get_by_role("row", name=re.compile("Ben Okafor"))).not_to_contain_text("registered")
+    expect(door.locator("[data-person]")).to_have_count(2)
+    door.goto(f"{origin}/organiser/events/{event.id}")
+    expect(door.locator("[data-registered]")).to_have_text("1 of the 2 who registered has checked in.")
+    door.set_viewport_size({"width": 390, "height": 844})
+    door.goto(f"{origin}/organiser/events/{event.id}/people")
+    shot(door, "people-with-registrations-phone")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendee)) == 2
+    assert contexts.problems == []
