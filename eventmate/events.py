@@ -237,6 +237,14 @@ def team(session, event: Event) -> list[Organiser]:
         .where(CoOrganiser.event_id == event.id).order_by(CoOrganiser.created_at, Organiser.id)))
 
 
+class NoAccountYet(ValidationFailed):
+    """Nobody has an organiser account with this email: invite them to sign up instead."""
+
+    def __init__(self, email: str):
+        super().__init__({})
+        self.email = email
+
+
 def add_co_organiser(session, event: Event, email: str) -> Organiser:
     """Let the organiser with this email run the event too. Commits."""
     fields = Fields({"email": email})
@@ -245,8 +253,7 @@ def add_co_organiser(session, event: Event, email: str) -> Organiser:
         raise ValidationFailed(fields.errors)
     found = session.scalar(sa.select(Organiser).where(sa.func.lower(Organiser.email) == address.lower()))
     if found is None:
-        raise ValidationFailed({"email": "No organiser has that email yet. Send them an invitation "
-                                         "(Invite, at the top), then add them here once they've signed up."})
+        raise NoAccountYet(address)
     if found.id == event.organiser_id:
         raise ValidationFailed({"email": "That's the event's owner: they run it already."})
     try:

@@ -110,6 +110,8 @@ class Invitation(db.Model):
         sa.ForeignKey("organiser.id", ondelete="SET NULL"), index=True
     )
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: An invitation to run this event: whoever signs up with it becomes its co-organiser.
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
 
     def state(self, now: datetime) -> str:
         if self.used_at:

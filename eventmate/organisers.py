@@ -20,7 +20,7 @@ from .errors import (
     SignupClosed,
     ValidationFailed,
 )
-from .models import Invitation, Organiser, PasswordReset
+from .models import CoOrganiser, Invitation, Organiser, PasswordReset
 from .validation import Fields
 
 log = logging.getLogger("eventmate.actions")
@@ -146,6 +146,10 @@ def sign_up(session, data: dict, invitation_token: str | None = None) -> Organis
         if claimed != 1:
             session.rollback()
             raise InvitationInvalid()
+        if invitation.event_id is not None:
+            session.add(CoOrganiser(event_id=invitation.event_id, organiser_id=organiser.id,
+                                    created_at=clock.now()))
+            log.info("co-organiser added: event=%s organiser=%s (invited)", invitation.event_id, organiser.id)
     session.commit()
     return organiser
 
@@ -251,8 +255,9 @@ def reset_password(session, token: str, data: dict) -> Organiser:
     return organiser
 
 
-def create_invitation(session, organiser: Organiser) -> tuple[Invitation, str]:
-    """Make a single-use invitation; returns it and the token for the link (shown once)."""
+def create_invitation(session, organiser: Organiser, event_id: int | None = None) -> tuple[Invitation, str]:
+    """Make a single-use invitation; returns it and the token for the link (shown once). With
+    `event_id`, whoever signs up with it runs that event too (a co-organiser)."""
     token = tokens.url_token()
     now = clock.now()
     invitation = Invitation(
@@ -260,6 +265,7 @@ def create_invitation(session, organiser: Organiser) -> tuple[Invitation, str]:
         created_by_id=organiser.id,
         created_at=now,
         expires_at=now + INVITATION_LIFETIME,
+        event_id=event_id,
     )
     session.add(invitation)
     session.commit()

@@ -190,7 +190,8 @@ ACCESS: dict[str, Access] = {
     "organiser.people": Access(OWNER),
     # The wrong name: the allowed write is a 422 and nothing is deleted (tests/test_retention.py).
     "organiser.delete_event": Access(OWNER_ONLY, body=lambda w, r: {"confirm_name": "not the name"}),
-    # Someone with no account: a 422 (adding a real organiser would change the roles mid-run).
+    # Someone with no account: a sign-up link for them (adding a real organiser would change the
+    # roles mid-run); the link is shown to the owner, and makes nobody a co-organiser until used.
     "organiser.team": Access(OWNER_ONLY, body=lambda w, r: {"email": "nobody-yet@example.org"}),
     # Y is not on the team: removing them changes nothing.
     "organiser.remove_from_team": Access(OWNER_ONLY, body=lambda w, r: {}, args={"organiser_id": "y_id"}),

@@ -3,6 +3,9 @@ they see and run the event, others don't; only the owner deletes it or changes t
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from conftest import login, post, text
 
@@ -44,7 +47,6 @@ def test_a_co_organiser_runs_the_event_and_nobody_else_sees_it(app, team):
 
 
 @pytest.mark.parametrize(("email", "message"), [
-    ("nobody@example.org", "No organiser has that email yet"),
     ("owner@example.org", "That&#39;s the event&#39;s owner"),
     ("not an email", "email"),
 ])
@@ -52,6 +54,25 @@ def test_adding_someone_who_cannot_be_added_says_why(app, team, email, message):
     response = post(team.owner, f"{team.base}/team", {"email": email})
     assert response.status_code == 422 and message in text(response)
     assert f'value="{email}"' in text(response)  # what was typed stays
+
+
+def test_someone_without_an_account_is_invited_in_one_step(app, team):
+    """No account for that email: the owner gets a sign-up link that makes whoever uses it a
+    co-organiser of this event (and of no other)."""
+    page = post(team.owner, f"{team.base}/team", {"email": "Nina@Example.org"})
+    assert page.status_code == 200 and "nina@example.org has no account yet" in text(page)
+    assert page.headers["Cache-Control"] == "no-store"
+    link = re.search(r"<code data-invite-link>([^<]+)</code>", text(page)).group(1)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    nina = app.test_client()
+    signed_up = post(nina, "/" + html.unescape(path), {"email": "nina@example.org", "password": "a fine long password"})
+    assert signed_up.status_code == 302, text(signed_up)
+    assert nina.get(team.base).status_code == 200
+    assert "nina@example.org" in text(team.owner.get(f"{team.base}/team"))
+    assert team.owner.get("/organiser/invitations").status_code == 200
+    # The link works once.
+    assert post(app.test_client(), "/" + html.unescape(path),
+                {"email": "mallory@example.org", "password": "a fine long password"}).status_code == 403
 
 
 def test_adding_twice_is_the_same(app, team):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from types import SimpleNamespace
 
 from flask import (
     Blueprint,
@@ -545,10 +546,15 @@ def delete_event(event_id: int):
 def team(event_id: int):
     """Who runs the event: the owner adds another organiser by email, or removes one."""
     ev = _my_event(event_id, owner_only=True)
-    errors, values = {}, {}
+    errors, values, invited = {}, {}, None
     if request.method == "POST":
         try:
             added = events.add_co_organiser(db.session, ev, request.form.get("email", ""))
+        except events.NoAccountYet as nobody:
+            # One step: a sign-up link that makes whoever uses it a co-organiser of this event.
+            _invitation, token = organisers.create_invitation(db.session, current_user, event_id=ev.id)
+            link = public_url(url_for("organiser.signup", invite=token))
+            invited = SimpleNamespace(email=nobody.email, link=link)
         except ValidationFailed as error:
             db.session.rollback()
             errors, values = error.errors, {"email": request.form.get("email", "")}
@@ -556,7 +562,9 @@ def team(event_id: int):
             flash(f"{added.email} can now run {ev.name} with you.", "success")
             return redirect(url_for("organiser.team", event_id=ev.id))
     page = render_template("organiser/team.html", event=ev, team=events.team(db.session, ev),
-                           errors=errors, values=values)
+                           errors=errors, values=values, invited=invited)
+    if invited:
+        return Response(page, headers={"Cache-Control": "no-store"})
     return (page, 422) if errors else page
 
 
