@@ -41,9 +41,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
         tune_engine(db.engine)
 
-    from .web import after, api, attendee, errors, mine, organiser, public, pwa, security, templating
+    from .web import after, api, assets, attendee, errors, mine, organiser, public, pwa, security, templating
 
     templating.register(app)  # first: it adds the URL converter the blueprints use
+    assets.register(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(organiser.bp)
     app.register_blueprint(attendee.bp)

@@ -655,3 +655,14 @@ class CoffeeSlot(db.Model):
     coffee_id: Mapped[int] = mapped_column(sa.ForeignKey("coffee.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Handover(db.Model):
+    """A used home-screen hand-over token (see `eventmate.handover`): its id, once. Tokens
+    are made without a write; only their use is recorded, so a copy opens nothing."""
+
+    __tablename__ = "handover"
+
+    jti: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendee.id", ondelete="CASCADE"), index=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime)

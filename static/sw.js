@@ -1,10 +1,78 @@
-// EventMate's service worker, served at /sw.js so its scope is the whole site.
-// Today: show the morning prompt and open the page it is about. The offline work extends
-// this same file (one handler per concern, each small).
+// EventMate's service worker, served at /sw.js so its scope is the whole site. /sw.js fills
+// in VERSION and SHELL (content-hashed URLs) when it serves this file.
+// Pages: network first, the last copy (or the offline page) without a connection.
+// Static files: from the cache first (their URLs change when they do).
 "use strict";
 
-self.addEventListener("install", function () { self.skipWaiting(); });
-self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
+var VERSION = "__VERSION__";
+var SHELL = ["__SHELL__"];
+var SHELL_CACHE = "eventmate-shell-" + VERSION;
+var PAGES_CACHE = "eventmate-pages";
+var OFFLINE_URL = SHELL[SHELL.length - 1];
+
+self.addEventListener("install", function (event) {
+  // Precache; a new version then waits until the attendee taps "Updated — tap to reload".
+  event.waitUntil(caches.open(SHELL_CACHE).then(function (cache) { return cache.addAll(SHELL); }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) {
+      return name.indexOf("eventmate-shell-") === 0 && name !== SHELL_CACHE;
+    }).map(function (name) { return caches.delete(name); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+self.addEventListener("message", function (event) {
+  var type = event.data && event.data.type;
+  if (type === "skip-waiting") self.skipWaiting();
+  // Signed out or deleted: the pages kept for offline reading hold personal data.
+  if (type === "forget-pages") event.waitUntil(caches.delete(PAGES_CACHE));
+});
+
+// An attendee's own pages are kept for offline reading; organiser pages and forms are not.
+function keepsForOffline(url, response) {
+  return url.pathname.indexOf("/e/") === 0 &&
+    (response.headers.get("Content-Type") || "").indexOf("text/html") === 0;
+}
+
+function fromNetworkFirst(request, url) {
+  return fetch(request).then(function (response) {
+    if (response.ok && response.type === "basic" && keepsForOffline(url, response)) {
+      var copy = response.clone();
+      caches.open(PAGES_CACHE).then(function (cache) { return cache.put(request, copy); });
+    }
+    return response;
+  }).catch(function () {
+    return caches.match(request, { cacheName: PAGES_CACHE }).then(function (hit) {
+      return hit || caches.match(OFFLINE_URL);
+    });
+  });
+}
+
+function fromCacheFirst(request) {
+  return caches.match(request).then(function (hit) {
+    return hit || fetch(request).then(function (response) {
+      if (response.ok && response.type === "basic") {
+        var copy = response.clone();
+        caches.open(SHELL_CACHE).then(function (cache) { return cache.put(request, copy); });
+      }
+      return response;
+    });
+  });
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") return;
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.indexOf("/static/") === 0) {
+    event.respondWith(fromCacheFirst(request));
+  } else if (request.mode === "navigate") {
+    event.respondWith(fromNetworkFirst(request, url));
+  }
+});
 
 // --- push: every push shows a notification (iOS requires it) --------------------------------
 function readPush(event) {

@@ -46,7 +46,7 @@ def sign_out(slug: str):
         return redirect(url_for("mine.you", slug=event.slug))
     if this is not None and this.id == device_id:
         flash(f"This phone is signed out of {event.name}. Your return code still gets you back in.", "info")
-        return device.forget(redirect(url_for("attendee.return_code")), event.id)
+        return device.forget(redirect(url_for("attendee.return_code", signed_out=1)), event.id)
     flash("Signed out. That device no longer opens your notes.", "success")
     return redirect(url_for("mine.you", slug=event.slug))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import checkin, organisers
@@ -18,10 +18,15 @@ def index():
     """Front door: organisers to their events, an empty install to sign-up."""
     if current_user.is_authenticated:
         return redirect(url_for("organiser.events_page"))
+    my_events = checkin.events_by_ids(db.session, device.codes().keys())
+    # The installed app and its shortcuts open the latest evening this phone is checked in to.
+    go = {"three": "attendee.home", "people": "attendee.who"}.get(request.args.get("go", ""))
+    if my_events and (go or request.args.get("source") == "home-screen"):
+        return redirect(url_for(go or "attendee.home", slug=my_events[0].slug))
     return render_template(
         "public/index.html",
         first_run=not organisers.has_organisers(db.session),
-        my_events=checkin.events_by_ids(db.session, device.codes().keys()),
+        my_events=my_events,
     )
 
 

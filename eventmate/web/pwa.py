@@ -1,53 +1,118 @@
-"""What makes EventMate an app: the service worker, the manifest, and email unsubscribe."""
+"""What makes EventMate an app: the service worker, the manifest, the offline page, the
+hand-over into an installed app, and email unsubscribe."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, send_from_directory, url_for
+import hashlib
+import json
+from pathlib import Path
 
-from .. import followup
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from .. import followup, handover
 from ..extensions import csrf, db
+from . import device
 
 bp = Blueprint("pwa", __name__)
 
 THEME = "#1f5f5b"
 BACKGROUND = "#f6f4ef"
+#: What the service worker keeps from its install on: enough to draw any visited page, and
+#: the offline page for the rest. Everything else is cached as it is used.
+SHELL = ("css/app.css", "js/app.js", "js/send.js", "js/notes.js", "js/push.js", "js/copy.js",
+         "icons/icon.svg", "icons/icon-192.png")
+
+
+def _shell_urls() -> list[str]:
+    return [url_for("static", filename=name) for name in SHELL] + [url_for("pwa.offline")]
 
 
 @bp.get("/sw.js")
 def service_worker():
-    """The service worker, from the root so it may control every page."""
-    response = send_from_directory(current_app.static_folder, "sw.js", mimetype="text/javascript",
-                                   max_age=0)
+    """The service worker, from the root so it may control every page. Its cache names carry
+    a version made from its own text and the shell's hashes: any change installs a new worker,
+    which takes over only when the attendee taps "Updated — tap to reload"."""
+    source = (Path(current_app.static_folder) / "sw.js").read_text()
+    shell = _shell_urls()
+    build = hashlib.sha256((source + "".join(shell)).encode()).hexdigest()[:12]
+    body = source.replace('"__VERSION__"', json.dumps(build)).replace('["__SHELL__"]', json.dumps(shell))
+    response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"  # browsers must see a new version promptly
     response.headers["Service-Worker-Allowed"] = "/"
     return response
 
 
+@bp.get("/offline")
+def offline():
+    """What the service worker shows for a page it has never seen, without a connection."""
+    return render_template("public/offline.html")
+
+
 @bp.get("/manifest.webmanifest")
 def manifest():
-    """The web app manifest: enough to add EventMate to a home screen (iOS push needs it)."""
+    """The web app manifest. On an attendee's pages it is personal (`?h=`): its start URL
+    carries a one-time hand-over, so an installed iOS app opens as them (`hello`)."""
     def icon(name, size, purpose="any"):
         return {"src": url_for("static", filename=f"icons/{name}"), "sizes": size,
                 "type": "image/png", "purpose": purpose}
 
+    token = request.args.get("h", "")
+    personal = bool(token) and handover.read(current_app.config["SECRET_KEY"], token) is not None
+    start = url_for("pwa.hello", token=token, source="home-screen") if personal else "/?source=home-screen"
     response = current_app.response_class(
         current_app.json.dumps({
             "id": "/",
             "name": "EventMate",
             "short_name": "EventMate",
             "description": "Meet three people properly, and follow up the morning after.",
-            "start_url": "/?source=home-screen",
+            "lang": "en",
+            "start_url": start,
             "scope": "/",
             "display": "standalone",
+            "orientation": "portrait",
             "background_color": BACKGROUND,
             "theme_color": THEME,
             "icons": [icon("icon-192.png", "192x192"), icon("icon-512.png", "512x512"),
+                      icon("icon-maskable-192.png", "192x192", "maskable"),
                       icon("icon-maskable-512.png", "512x512", "maskable")],
+            "shortcuts": [
+                {"name": "My three", "short_name": "My three", "url": "/?go=three",
+                 "icons": [icon("icon-192.png", "192x192")]},
+                {"name": "Who's here", "short_name": "Who's here", "url": "/?go=people",
+                 "icons": [icon("icon-192.png", "192x192")]},
+            ],
         }),
         mimetype="application/manifest+json",
     )
-    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["Cache-Control"] = "no-store" if personal else "public, max-age=3600"
     return response
+
+
+def manifest_href(event, code: str | None) -> str:
+    """The manifest link of an attendee page: personal when this device holds a code there."""
+    if not code:
+        return url_for("pwa.manifest")
+    return url_for("pwa.manifest", h=handover.make(current_app.config["SECRET_KEY"], event.id, code))
+
+
+@bp.get("/hello/<token>")
+def hello(token: str):
+    """The first launch of the installed app. A browser that is already this attendee (Android
+    shares cookies with its app) just goes to their page; anyone else uses the hand-over once."""
+    held = handover.read(current_app.config["SECRET_KEY"], token)
+    if held is not None:
+        from ..models import Event
+
+        event = db.session.get(Event, held["event_id"])
+        me = device.attendee_for(event)[0] if event is not None else None
+        if me is not None and device.codes().get(str(event.id)) == held["code"]:
+            return redirect(url_for("attendee.home", slug=event.slug))
+    try:
+        attendee, code = handover.redeem(db.session, current_app.config["SECRET_KEY"], token)
+    except handover.HandoverInvalid as error:
+        return render_template("attendee/hello_used.html", message=error.message), error.status
+    response = redirect(url_for("attendee.home", slug=attendee.event.slug))
+    return device.remember(response, attendee, code)
 
 
 @bp.route("/u/<token>", methods=["GET", "POST"])

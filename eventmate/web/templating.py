@@ -64,7 +64,10 @@ class IdConverter(IntegerConverter):
 
 def register(app) -> None:
     app.url_map.converters["id"] = IdConverter
-    app.jinja_env.globals.update(public_url=public_url, now=clock.now)
+    from . import device, pwa
+
+    app.jinja_env.globals.update(public_url=public_url, now=clock.now, manifest_href=pwa.manifest_href,
+                                 device_code=lambda event: device.codes().get(str(event.id)))
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["grouped"] = tokens.group
     app.jinja_env.filters["contact_links"] = contact.linkify
