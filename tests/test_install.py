@@ -153,3 +153,10 @@ def test_signing_out_this_phone_forgets_its_offline_pages(app, ana):
     device_id = re.search(r'name="device" value="(\d+)"', you).group(1)
     out = post(ana.phone, f"{ana.home}/you/devices/sign-out", {"device": device_id}, follow_redirects=True)
     assert "data-forget-offline" in text(out) and "js/app.js" in text(out)
+
+
+def test_private_pages_ask_search_engines_to_stay_away(client, ana):
+    assert 'content="noindex, nofollow"' in text(ana.phone.get(ana.home))
+    assert 'content="noindex, nofollow"' in text(client.get("/return"))
+    front = text(client.get("/"))
+    assert 'name="description"' in front and "noindex" not in front

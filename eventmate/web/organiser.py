@@ -583,7 +583,9 @@ def poster(event_id: int):
     """A print-ready A4 poster with the check-in QR code."""
     ev = _my_event(event_id)
     url, warning = _checkin_url(ev)
-    return render_template("organiser/poster.html", event=ev, checkin_url=url,
+    # Lines may break only after a "/", never inside the key.
+    parts = [piece + "/" for piece in url.split("/")[:-1]] + [url.split("/")[-1]]
+    return render_template("organiser/poster.html", event=ev, checkin_url=url, url_parts=parts,
                            url_warning=warning,
                            qr_svg=qr.inline_svg(url, title=f"Check-in code for {ev.name}"))
 

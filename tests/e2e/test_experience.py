@@ -1,0 +1,101 @@
+"""What a newcomer tripped on (issue "A night out, not a form"), in a real Chromium at 390×844:
+the swap page with a very long word (defect 14), the notch and home indicator (defect 15),
+and the poster, always light with its date, time and venue, a Print button, and the link
+never broken inside its key. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from eventmate import picks
+from eventmate.extensions import db
+from eventmate.models import Attendee
+
+pytestmark = [pytest.mark.e2e]
+
+LONG = "Wolfeschlegelsteinhausenbergerdorffwelchevoralternwarengewissenhaft"
+
+
+def _on_now(make_event, organiser, **form):
+    now = datetime.now(UTC)
+    return make_event(organiser, timezone="UTC", venue="The Corner Room, 12 Market Street",
+                      starts_local=(now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
+                      ends_local=(now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), **form)
+
+
+def _as(page, origin, person):
+    page.goto(f"{origin}/r/{person.code}")
+    page.get_by_role("button", name="Yes, that's me").click()
+
+
+def test_a_very_long_word_keeps_the_swap_button_in_its_card(live_server, contexts, shot, make_organiser,
+                                                          make_event, make_attendee):
+    origin, app = live_server.url, live_server.app
+    event = _on_now(make_event, make_organiser())
+    me = make_attendee(event, "Ana Lima")
+    three = [make_attendee(event, f"{LONG} {n}") for n in range(3)]
+    fourth = make_attendee(event, "Ben Okafor")
+    with app.app_context():
+        for person in three:
+            picks.pick(db.session, db.session.get(Attendee, me.id), person.id)
+    page = contexts.phone().new_page()
+    _as(page, origin, me)
+    page.goto(f"{origin}/e/{event.slug}/people?q=ben")
+    page.get_by_role("button", name="Choose Ben Okafor").click()
+    expect(page.get_by_role("heading", name="You've already chosen three")).to_be_visible()
+    card = page.locator(".card").first.bounding_box()
+    for button in page.get_by_role("button", name=re.compile("^Swap")).all():
+        box = button.bounding_box()
+        assert box["x"] + box["width"] <= card["x"] + card["width"], "a Swap button sticks out of its card"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "swap-long-word")
+    # The swap page answers 409 (the pick was refused); nothing else may complain.
+    assert [p for p in contexts.problems if "409" not in p[2]] == [] and fourth.id
+
+
+def test_pages_keep_clear_of_the_notch_and_the_home_indicator(live_server, contexts, make_organiser, make_event,
+                                                              make_attendee):
+    origin = live_server.url
+    event = _on_now(make_event, make_organiser())
+    me = make_attendee(event, "Ana Lima")
+    page = contexts.phone().new_page()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setSafeAreaInsetsOverride", {"insets": {"top": 47, "bottom": 34, "left": 0, "right": 0}})
+    _as(page, origin, me)
+    brand = page.get_by_role("link", name="EventMate", exact=True).bounding_box()
+    assert brand["y"] >= 47, "the top bar sits under the notch"
+    padding = page.evaluate("parseFloat(getComputedStyle(document.querySelector('main')).paddingBottom)")
+    assert padding >= 34, "the page ends under the home indicator"
+    cdp.send("Emulation.setSafeAreaInsetsOverride", {"insets": {"top": 0, "bottom": 21, "left": 47, "right": 47}})
+    page.reload()
+    main = page.evaluate("parseFloat(getComputedStyle(document.querySelector('main')).paddingLeft)")
+    assert main >= 47, "in landscape the content sits under the notch"
+
+
+def test_the_poster_is_light_dated_printable_and_its_link_unbroken(live_server, contexts, shot, make_organiser,
+                                                                   make_event):
+    origin = live_server.url
+    organiser = make_organiser()
+    event = _on_now(make_event, organiser, name="Thursday founders evening")
+    context = contexts.phone(dark=True)  # an organiser's phone in dark mode, at the printer
+    page = context.new_page()
+    page.goto(f"{origin}/organiser/login")
+    page.get_by_label("Email").fill(organiser.email)
+    page.get_by_label("Password").fill(organiser.password)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{origin}/organiser/events/{event.id}/poster")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+    assert page.evaluate("getComputedStyle(document.querySelector('.poster-tools a')).color") == "rgb(31, 95, 91)"
+    expect(page.locator(".poster-when")).to_contain_text("The Corner Room, 12 Market Street")
+    expect(page.locator(".poster-when")).to_contain_text(re.compile(r"\d{2}:\d{2}–\d{2}:\d{2}"))
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    expect(page.get_by_role("banner")).to_be_visible()
+    # The link may wrap at its slashes, never inside a part (the key stays whole).
+    for rects in page.locator(".poster-url .nobr").evaluate_all("els => els.map(e => e.getClientRects().length)"):
+        assert rects == 1
+    shot(page, "poster-dark-phone")
+    assert contexts.problems == []
