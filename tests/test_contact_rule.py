@@ -219,7 +219,7 @@ def unpick(room, who, whom):
 
 def item(page: str, kind: str, name: str) -> str:
     """One person's entry on the home page: kind is "chosen" (my three) or "chose-me"."""
-    found = re.search(rf'<li class="chosen" data-{kind}="{name}">.*?</li>', page, re.S)
+    found = re.search(rf'<li class="[^"]*\bchosen" data-{kind}="{name}">.*?</li>', page, re.S)
     return found.group() if found else ""
 
 

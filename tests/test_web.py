@@ -183,7 +183,8 @@ def test_poster_and_svg_carry_the_checkin_url(client, make_organiser, make_event
     event = make_event(organiser)
     login(client, organiser)
     poster = text(client.get(f"/organiser/events/{event.id}/poster"))
-    assert "<svg" in poster and f"http://localhost{event.checkin_path}" in poster
+    shown = re.sub(r"<span class=\"nobr\">|</span>|<wbr>", "", poster)  # it may wrap at its slashes
+    assert "<svg" in poster and f"http://localhost{event.checkin_path}" in shown
     svg = client.get(f"/organiser/events/{event.id}/poster.svg")
     assert svg.mimetype == "image/svg+xml" and svg.get_data().startswith(b"<svg")
     assert "attachment" in svg.headers["Content-Disposition"]

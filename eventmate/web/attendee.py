@@ -209,6 +209,7 @@ def home(slug: str):
         code=code,
         return_link=public_url(url_for("attendee.return_link", code=code)),
         welcome=request.args.get("welcome") == "1",
+        undo=_undoable(me, request.args.get("removed")),
         new_code=request.args.get("code") == "new",
     )
     device.seen()
@@ -278,8 +279,24 @@ def remove_pick(slug: str, person_id: int):
     """Drop someone from my three (my notes about them are kept)."""
     event, me = _me(slug)
     picks.unpick(db.session, me, person_id)
+    back = _back(event)
+    if back == url_for("attendee.home", slug=event.slug):
+        return redirect(url_for("attendee.home", slug=event.slug, removed=person_id))  # with an Undo
     flash("Removed from your three. Your notes are kept in case you change your mind.", "info")
-    return redirect(_back(event))
+    return redirect(back)
+
+
+def _undoable(me, removed: str | None):
+    """The person just removed from my three, if choosing them again is still possible."""
+    if not removed or not removed.isascii() or not removed.isdigit() or len(removed) > 9:
+        return None
+    try:
+        person = picks.by_id_in_event(db.session, me, int(removed))
+    except NotFound:
+        return None
+    if not person.is_here or me.three_fixed_at is not None or picks.is_picked(db.session, me, person.id):
+        return None
+    return person
 
 
 def _back(event) -> str:

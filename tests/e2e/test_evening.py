@@ -103,7 +103,7 @@ def search(page, words: str, expect_names: list[str]) -> None:
     page.get_by_role("link", name="Who's here", exact=True).click()
     page.get_by_role("searchbox", name="Search by name or what people do").fill(words)
     page.get_by_role("button", name="Search", exact=True).click()
-    expect(page.locator("p.muted[role=status]")).to_contain_text(f"for “{words}”")
+    expect(page.locator(".sticky-count")).to_contain_text(f"for “{words}”")
     expect(page.locator("[data-person]")).to_have_count(len(expect_names))
     found = [page.locator("[data-person]").nth(i).get_attribute("data-person")
              for i in range(len(expect_names))]
@@ -172,7 +172,7 @@ def test_the_evening(live_server, browser, contexts, snap, make_organiser, make_
 
     # A fourth is refused: the swap page, and her three stays at three.
     search(a, "emma", [name(EMMA)])
-    expect(a.locator("p.muted[role=status]")).to_contain_text("You've chosen 3 of 3")
+    expect(a.locator(".sticky-count")).to_contain_text("3 of 3 chosen")
     with a.expect_response(lambda r: r.request.method == "POST") as refused:
         a.get_by_role("button", name=f"Choose {name(EMMA)}", exact=True).click()
     assert refused.value.status == 409
@@ -256,8 +256,15 @@ def test_the_evening(live_server, browser, contexts, snap, make_organiser, make_
 
     # --- Ana makes room, then chooses Emma by scanning Emma's pick-me code -----------
     a.locator(f'[data-chosen="{name(DEV)}"]').get_by_role("button", name="Remove").click()
-    expect(flash(a)).to_contain_text("Removed from your three")
+    undo = a.locator("form.undo")
+    expect(undo).to_contain_text(f"{name(DEV)} is no longer one of your three. Your notes are kept.")
     expect(a.locator("#three-heading + .muted")).to_have_text("2 of 3")
+    expect(a.locator("[data-empty-slot]")).to_have_count(1)
+    undo.get_by_role("button", name="Undo").click()  # a mistake is one tap away from undone
+    expect(a.locator(f'[data-chosen="{name(DEV)}"]')).to_be_visible()
+    expect(a.locator("#three-heading + .muted")).to_have_text("3 of 3")
+    a.locator(f'[data-chosen="{name(DEV)}"]').get_by_role("button", name="Remove").click()
+    expect(undo).to_be_visible()
 
     e.get_by_role("link", name="My code", exact=True).click()
     expect(e.get_by_role("heading", level=1)).to_have_text("Let them choose you")

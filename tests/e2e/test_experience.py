@@ -99,3 +99,43 @@ def test_the_poster_is_light_dated_printable_and_its_link_unbroken(live_server, 
         assert rects == 1
     shot(page, "poster-dark-phone")
     assert contexts.problems == []
+
+
+def test_who_is_here_finds_people_as_you_type_and_keeps_your_place(live_server, contexts, shot, make_organiser,
+                                                                    make_event, make_attendee):
+    origin = live_server.url
+    event = _on_now(make_event, make_organiser(), name="Thursday founders evening")
+    me = make_attendee(event, "Ana Lima")
+    for n in range(30):
+        make_attendee(event, f"Guest {n:02d} Example", what_i_do=f"Does thing number {n}")
+    make_attendee(event, "Zoë Ōkubo", what_i_do="Greenhouse sensors for urban farms")
+    for chosen, (dark, guest) in enumerate(((False, "Guest 20 Example"), (True, "Guest 21 Example")), start=1):
+        page = contexts.phone(dark=dark).new_page()
+        _as(page, origin, me)
+        expect(page.get_by_role("link", name="My three")).to_have_attribute("aria-current", "page")
+        page.get_by_text("Thursday founders evening", exact=True).click()  # time and venue, one tap away
+        expect(page.locator(".event-info p")).to_contain_text("The Corner Room")
+        page.get_by_role("link", name="Who's here").click()
+        expect(page.get_by_role("link", name="Who's here")).to_have_attribute("aria-current", "page")
+        page.get_by_role("searchbox").press_sequentially("zoe", delay=30)  # no Search tap
+        expect(page.locator("[data-person]")).to_have_count(1)
+        assert page.url.endswith("/people?q=zoe")
+        page.get_by_role("searchbox").fill("")
+        page.get_by_role("searchbox").press_sequentially("guest", delay=30)
+        expect(page.locator(".sticky-count")).to_contain_text("30 matches")
+        row = page.locator(f'[data-person="{guest}"]')
+        row.get_by_text(guest).click()  # tap a row: how they help, whom they look for
+        expect(row.locator(".one-liners")).to_be_visible()
+        row.get_by_role("button", name=f"Choose {guest}").click()
+        expect(page.locator(".sticky-count")).to_contain_text(f"{chosen} of 3 chosen")
+        assert page.url.endswith(f"#{row.get_attribute('id')}")
+        box = row.bounding_box()
+        assert 0 <= box["y"] < 844, "choosing someone jumped away from their row"
+        expect(page.locator(".sticky-count")).to_be_in_viewport()  # the counter stays in sight
+        expect(row).to_contain_text("One of your three")
+        shot(page, f"who-is-here-{'dark' if dark else 'light'}")
+        page.get_by_role("link", name="My three").click()
+        expect(page.locator("[data-empty-slot]")).to_have_count(3 - chosen)
+        shot(page, f"my-three-slots-{'dark' if dark else 'light'}")
+        page.context.close()
+    assert [p for p in contexts.problems if "409" not in p[2]] == []
