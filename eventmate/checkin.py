@@ -234,6 +234,18 @@ def check_in_from_form(session, event: Event, data: dict, form_token: str, secre
     return attendee, code, device_credential
 
 
+def update_profile(session, attendee: Attendee, data: dict) -> Attendee:
+    """Change my name, answers and contact details after check-in (the same rules as the
+    check-in form). Commits."""
+    values = read_profile(data)
+    for name, value in values.items():
+        setattr(attendee, name, value)
+    attendee.refresh_search_text()
+    session.commit()
+    log.info("answers changed: event=%s attendee=%s", attendee.event_id, attendee.id)
+    return attendee
+
+
 def claim_registration(session, event: Event, checked_in: dict) -> Attendee | None:
     """The imported registration this check-in is, if its email matches one that nobody has
     checked in as yet (never by QR, not on a phone, not checked in at the door now): the row

@@ -70,6 +70,10 @@ def read(secret: str, token: str) -> dict | None:
     return {"event_id": event_id, "code": code, "jti": jti}
 
 
+def is_used(session, held: dict) -> bool:
+    return session.get(Handover, held["jti"]) is not None
+
+
 def redeem(session, secret: str, token: str) -> tuple[Attendee, str]:
     """Use a token once: the attendee and their return code. Commits the use."""
     held = read(secret, token)

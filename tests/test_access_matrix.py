@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from werkzeug.routing.converters import AnyConverter
 
-from eventmate import clock, coffee, events, followup, letters, notes, organisers, picks, tokens
+from eventmate import clock, coffee, events, followup, handover, letters, notes, organisers, picks, tokens
 from eventmate.extensions import db, limiter
 from eventmate.models import Attendee, Event
 
@@ -124,6 +124,11 @@ ACCESS: dict[str, Access] = {
     "public.healthz": Access(PUBLIC),
     "pwa.manifest": Access(PUBLIC),
     "pwa.service_worker": Access(PUBLIC),
+    "pwa.offline": Access(PUBLIC),
+    # A hand-over nobody can use (made with another key): every role gets "used or too old"
+    # (tests/test_install.py signs an installed app in with a real one).
+    "pwa.hello": Access(PUBLIC, body=lambda w, r: {}, args={"token": "hello_x"}, get_ok=frozenset({410}),
+                        write_ok=frozenset({410})),
     "pwa.unsubscribe": Access(PUBLIC, body=lambda w, r: {}, args={"token": "unsubscribe"}),
     # getting in
     # In the morning check-in is closed: 403, or home for someone already in.
@@ -158,6 +163,8 @@ ACCESS: dict[str, Access] = {
     "after.coffee_calendar": Access(CONVERSATION),
     # your phones and your data
     "mine.you": Access(ATTENDEE_HERE),
+    # An empty form: a 422 that changes nothing (tests/test_experience.py saves real answers).
+    "mine.answers": Access(ATTENDEE_HERE, body=lambda w, r: {}),
     "mine.download": Access(ATTENDEE_HERE),
     "mine.contacts": Access(ATTENDEE_HERE),
     # A device id nobody holds: the allowed write is "already signed out", the world stays.
@@ -289,7 +296,8 @@ def world(app, make_organiser, make_event, make_attendee):
         coffee_id=coffee_id, coffee_version=version, invitation_id=invitation_id,
         values={"slug": event.slug, "key": event.key, "event_id": event.id, "coffee_id": coffee_id,
                 "invitation_id": invitation_id, "code_a": a.code, "pickme_a": a.pickme,
-                "unsubscribe": unsubscribe, "reset_x": reset_x, "eve": e.id, "y_id": y.id},
+                "unsubscribe": unsubscribe, "reset_x": reset_x, "eve": e.id, "y_id": y.id,
+                "hello_x": handover.make("another key", event.id, a.code)},
         peer=lambda role: b.id if role == A else a.id,  # the other one in A ↔ B
         subscription=subscription,
     )

@@ -83,3 +83,21 @@ def test_choosing_someone_comes_back_to_their_row(evening):
                   {"person": str(chloe.id), "next": f"/e/{evening.event.slug}/people?q=chlo#p-{chloe.id}"})
     assert chosen.headers["Location"].endswith(f"/people?q=chlo#p-{chloe.id}")
     assert "1 of 3 chosen" in text(evening.phone.get(f"{evening.home}/people"))
+
+
+def test_an_attendee_edits_their_answers_and_others_see_the_change(app, evening):
+    form = text(evening.phone.get(f"{evening.home}/you/answers"))
+    assert 'value="Ana Lima"' in form and "I run a small design studio" in form
+    bad = post(evening.phone, f"{evening.home}/you/answers",
+               {"name": "Ana Lima", "what_i_do": "x" * 141, "how_i_help": "Brand feedback",
+                "looking_for": "A hotel marketer", "email": "not-an-email"})
+    assert bad.status_code == 422 and "Brand feedback" in text(bad) and 'aria-invalid="true"' in text(bad)
+    saved = post(evening.phone, f"{evening.home}/you/answers",
+                 {"name": "Ana Lima-Sousa", "what_i_do": "Brand studio for boutique hotels",
+                  "how_i_help": "Brand feedback", "looking_for": "A hotel marketer",
+                  "email": "ana@example.org", "contact": "ana.studio", "contact_consent": "yes"})
+    assert saved.status_code == 302 and saved.headers["Location"].endswith("#you")
+    ben = app.test_client()
+    post(ben, "/return", {"code": evening.others[0].code})
+    listed = text(ben.get(f"{evening.home}/people?q=boutique"))
+    assert "Ana Lima-Sousa" in listed and "Brand studio for boutique hotels" in listed

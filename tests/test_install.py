@@ -122,7 +122,10 @@ def test_an_installed_ios_app_opens_as_the_attendee_once(app, ana):
     assert _devices(app, ana.person.id) == 1
     # iOS: the home-screen app starts with no cookies, and is signed in as Ana.
     installed = app.test_client()
-    landed = installed.get(start, follow_redirects=True)
+    asked = installed.get(start)
+    assert asked.status_code == 200 and "Open my evening" in text(asked) and "Ana Lima" not in text(asked)
+    assert _devices(app, ana.person.id) == 1  # a GET (a link preview) uses nothing up
+    landed = post(installed, start, {}, follow_redirects=True)
     assert landed.status_code == 200 and "Ana Lima" in text(landed)
     assert _devices(app, ana.person.id) == 2
     # A copy of the link opens nothing.
@@ -137,11 +140,12 @@ def test_a_handover_is_refused_when_stale_tampered_or_its_code_renewed(app, ana)
     token = start.split("/hello/")[1].split("?")[0]
     tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
     assert app.test_client().get(f"/hello/{tampered}").status_code == 410
+    assert post(app.test_client(), f"/hello/{tampered}", {}).status_code == 410
     clock.set_now(clock.now() + handover.LIFETIME + timedelta(minutes=1))
     assert app.test_client().get(start).status_code == 410
     clock.set_now(clock.now() - handover.LIFETIME - timedelta(minutes=1))
     post(ana.phone, f"{ana.home}/you/new-code", {})
-    assert app.test_client().get(start).status_code == 410  # the old code is void
+    assert post(app.test_client(), start, {}).status_code == 410  # the old code is void
     # A token for another event's id is refused too (it's encrypted with the event inside).
     with app.app_context():
         forged = handover.make("not-the-secret", ana.event.id, ana.person.code)

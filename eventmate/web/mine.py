@@ -11,7 +11,7 @@ import json
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from .. import checkin, devices, mydata
-from ..errors import NotFound
+from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from . import device
 from .attendee import NotCheckedInHere, _int, _me, _not_checked_in, _not_found_at_event
@@ -20,6 +20,24 @@ from .templating import public_url
 bp = Blueprint("mine", __name__)
 bp.register_error_handler(NotCheckedInHere, _not_checked_in)
 bp.register_error_handler(NotFound, _not_found_at_event)
+
+
+@bp.route("/e/<slug>/you/answers", methods=["GET", "POST"])
+def answers(slug: str):
+    """Change my name, answers and contact details."""
+    event, me = _me(slug)
+    if request.method == "GET":
+        values = {name: getattr(me, name) or "" for name, *_ in checkin.PROFILE_FIELDS}
+        values.update(email=me.email or "", contact_consent="yes" if me.contact_consent else "")
+        return render_template("attendee/answers.html", event=event, me=me, values=values, errors={})
+    try:
+        checkin.update_profile(db.session, me, request.form)
+    except ValidationFailed as error:
+        db.session.rollback()
+        return render_template("attendee/answers.html", event=event, me=me, values=request.form,
+                               errors=error.errors), 422
+    flash("Saved. This is how others see you now.", "success")
+    return redirect(url_for("attendee.home", slug=event.slug) + "#you")
 
 
 @bp.get("/e/<slug>/you")

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from .. import followup, handover
 from ..extensions import csrf, db
+from ..models import Event
 from . import device
 
 bp = Blueprint("pwa", __name__)
@@ -95,20 +96,23 @@ def manifest_href(event, code: str | None) -> str:
     return url_for("pwa.manifest", h=handover.make(current_app.config["SECRET_KEY"], event.id, code))
 
 
-@bp.get("/hello/<token>")
+@bp.route("/hello/<token>", methods=["GET", "POST"])
 def hello(token: str):
     """The first launch of the installed app. A browser that is already this attendee (Android
-    shares cookies with its app) just goes to their page; anyone else uses the hand-over once."""
-    held = handover.read(current_app.config["SECRET_KEY"], token)
-    if held is not None:
-        from ..models import Event
-
-        event = db.session.get(Event, held["event_id"])
-        me = device.attendee_for(event)[0] if event is not None else None
-        if me is not None and device.codes().get(str(event.id)) == held["code"]:
-            return redirect(url_for("attendee.home", slug=event.slug))
+    shares cookies with its app) goes straight to their page; anywhere else one tap uses the
+    hand-over (a GET never signs anyone in: link previews and prefetchers can't use it up)."""
+    secret = current_app.config["SECRET_KEY"]
+    held = handover.read(secret, token)
+    event = db.session.get(Event, held["event_id"]) if held is not None else None
+    if event is not None and device.codes().get(str(event.id)) == held["code"] \
+            and device.attendee_for(event)[0] is not None:
+        return redirect(url_for("attendee.home", slug=event.slug))
     try:
-        attendee, code = handover.redeem(db.session, current_app.config["SECRET_KEY"], token)
+        if event is None or handover.is_used(db.session, held):
+            raise handover.HandoverInvalid()
+        if request.method == "GET":
+            return render_template("attendee/hello.html", event=event, token=token)
+        attendee, code = handover.redeem(db.session, secret, token)
     except handover.HandoverInvalid as error:
         return render_template("attendee/hello_used.html", message=error.message), error.status
     response = redirect(url_for("attendee.home", slug=attendee.event.slug))
