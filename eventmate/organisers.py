@@ -20,7 +20,7 @@ from .errors import (
     SignupClosed,
     ValidationFailed,
 )
-from .models import Invitation, Organiser, PasswordReset
+from .models import Event, Invitation, Organiser, PasswordReset
 from .validation import Fields
 
 log = logging.getLogger("eventmate.actions")
@@ -284,6 +284,13 @@ def list_invitations(session, organiser: Organiser) -> list[Invitation]:
             .order_by(Invitation.created_at.desc())
         )
     )
+
+
+def time_zone(session, organiser: Organiser) -> str:
+    """The time zone an organiser's own dates (invitations) are shown in: that of their latest
+    event; UTC until they have one."""
+    latest = sa.select(Event.timezone).where(Event.organiser_id == organiser.id)
+    return session.scalar(latest.order_by(Event.starts_at.desc()).limit(1)) or "UTC"
 
 
 def revoke_invitation(session, organiser: Organiser, invitation_id: int) -> None:

@@ -1,17 +1,18 @@
-"""What a newcomer tripped on, part two (issue 10, defect 9): a check-in form that outlives
-its moment. Each test failed before its fix."""
+"""What a newcomer tripped on, part two (issue 10, defects 9, 13): a check-in form that
+outlives its moment, and invitation dates. Each test failed before its fix."""
 
 from __future__ import annotations
 
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from conftest import profile, text
+from conftest import login, post, profile, text
 
-from eventmate import events
+from eventmate import clock, events
 from eventmate.extensions import db
 from eventmate.models import Attendee, Event
 
@@ -97,3 +98,27 @@ def test_a_poster_key_changed_while_someone_types_shows_what_they_typed(app, mak
     assert refused.status_code == 404 and "no longer valid" in page
     assert "Zoë Martin" in page and ANSWERS["looking_for"] in page
     assert tokens["form_token"] not in page  # the page's own tokens are never shown back
+
+
+# --- defect 13: invitation dates in the organiser's time zone ------------------------------
+
+def test_invitation_dates_are_in_the_time_zone_of_the_organisers_events(app, client, make_organiser,
+                                                                        make_event, other_client):
+    """They were UTC dates: made at 01:30 on 15 May in Auckland showed "Made 14 May"."""
+    organiser = make_organiser()
+    make_event(organiser, timezone="Pacific/Auckland", starts_local="2026-05-20T18:00",
+               ends_local="2026-05-20T22:00")
+    clock.set_now(datetime(2026, 5, 14, 13, 30, tzinfo=UTC))  # 01:30 on 15 May in Auckland
+    login(client, organiser)
+    post(client, "/organiser/invitations")
+    page = text(client.get("/organiser/invitations"))
+    words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page))
+    assert "Made 15 May 2026" in words and "Made 14 May" not in words
+    assert "expires Fri 22 May, 01:30" in words  # seven days, to the minute
+    assert "Times in Pacific/Auckland" in words
+    # Someone with no event yet: UTC, and the page says so.
+    newcomer = make_organiser()
+    login(other_client, newcomer)
+    post(other_client, "/organiser/invitations")
+    words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text(other_client.get("/organiser/invitations"))))
+    assert "Times in UTC." in words and "Made 14 May 2026" in words and "expires Thu 21 May, 13:30" in words

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -559,8 +560,9 @@ def invitations():
         # Shown once, on the page we redirect to; only its hash is stored.
         flash(public_url(url_for("organiser.signup", invite=token)), "invite-link")
         return redirect(url_for("organiser.invitations"))
-    return render_template("organiser/invitations.html", now=clock.now(),
-                           invitations=organisers.list_invitations(db.session, current_user))
+    zone = organisers.time_zone(db.session, current_user)
+    return render_template("organiser/invitations.html", now=clock.now(), zone=ZoneInfo(zone),
+                           zone_name=zone, invitations=organisers.list_invitations(db.session, current_user))
 
 
 @bp.post("/invitations/<id:invitation_id>/revoke")
