@@ -54,6 +54,22 @@ def _purge(say) -> None:
             f"event{'s' if purged != 1 else ''}, as promised at check-in (their numbers are kept).")
 
 
+def _demo_organiser(session) -> Organiser:
+    """The demo's organiser, made once. It never holds the free first sign-up."""
+    organiser = session.scalar(sa.select(Organiser).where(Organiser.email == DEMO_EMAIL))
+    if organiser is None:
+        organiser = organisers.create_organiser(
+            session, {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}, may_found=False
+        )
+        session.commit()
+    elif organiser.is_founder and session.scalar(sa.select(sa.func.count()).select_from(Organiser)) == 1:
+        # An earlier version let the demo take the first sign-up on an empty install: give it
+        # back while nobody else has signed up.
+        organiser.is_founder = False
+        session.commit()
+    return organiser
+
+
 def _fail(message: str):
     raise click.ClickException(message)
 
@@ -77,14 +93,12 @@ def register(app) -> None:
 
     @app.cli.command("demo")
     def demo():
-        """Create a demo organiser and an event on right now, with a few people checked in."""
+        """Create a demo organiser and an event on right now, with a few people checked in.
+
+        The demo organiser never takes the free first sign-up.
+        """
         session = db.session
-        organiser = session.scalar(sa.select(Organiser).where(Organiser.email == DEMO_EMAIL))
-        if organiser is None:
-            organiser = organisers.create_organiser(
-                session, {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
-            )
-            session.commit()
+        organiser = _demo_organiser(session)
         event = session.scalar(sa.select(Event).where(Event.slug == DEMO_SLUG))
         if event is None:
             start = clock.now() - timedelta(minutes=30)
@@ -113,6 +127,9 @@ def register(app) -> None:
         click.echo("Demo ready.")
         click.echo(f"  Organiser log-in: {base}/organiser/login  ({DEMO_EMAIL} / {DEMO_PASSWORD})")
         click.echo(f"  Check-in link:    {base}{events.checkin_path(event)}")
+        if organisers.first_signup_open(session):
+            click.echo(f"  Your own account: {base}/organiser/signup  (the demo leaves the first "
+                       "sign-up to you)")
 
     @app.cli.command("send-prompts")
     @click.option("--now", "at", metavar="ISO-8601",

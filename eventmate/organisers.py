@@ -37,6 +37,12 @@ def has_organisers(session) -> bool:
     return session.scalar(sa.select(sa.exists().where(Organiser.id.isnot(None)))) or False
 
 
+def first_signup_open(session) -> bool:
+    """Is the free first sign-up still there? Yes until someone holds it (the founder): the
+    demo organiser (`flask demo`) never does, so trying the demo first keeps it open."""
+    return not session.scalar(sa.select(sa.exists().where(Organiser.is_founder.is_(True))))
+
+
 class ResetLinkInvalid(DomainError):
     code = "reset_link_invalid"
     status = 403
@@ -89,13 +95,14 @@ def _email_taken(session, email: str) -> bool:
     return session.scalar(sa.select(sa.exists().where(Organiser.email == email))) or False
 
 
-def create_organiser(session, data: dict) -> Organiser:
+def create_organiser(session, data: dict, *, may_found: bool = True) -> Organiser:
     """Create an organiser account from `email` and `password`. No invitation check.
 
-    On an empty install the account is the founder, so the open sign-up closes behind it.
+    While the first sign-up is open the account takes it (becomes the founder), so the open
+    sign-up closes behind it — unless `may_found` is false (the demo organiser).
     """
     email, password = _read_credentials(data)
-    for founder in ((True, False) if not has_organisers(session) else (False,)):
+    for founder in ((True, False) if may_found and first_signup_open(session) else (False,)):
         try:
             organiser = _insert_organiser(session, email, password, founder=founder)
             break
@@ -121,7 +128,7 @@ def sign_up(session, data: dict, invitation_token: str | None = None) -> Organis
         invitation = find_open_invitation(session, invitation_token)
         organiser = create_organiser(session, data)
     else:
-        if has_organisers(session):
+        if not first_signup_open(session):
             raise SignupClosed()
         email, password = _read_credentials(data)
         try:

@@ -1,20 +1,25 @@
-"""What a newcomer tripped on, part two (issue 10, defects 9, 13): a check-in form that
-outlives its moment, and invitation dates. Each test failed before its fix."""
+"""What a newcomer tripped on, part two (issue 10, defects 6, 9, 13): the command line as a
+new operator meets it, a check-in form that outlives its moment, and invitation dates. Each
+test failed before its fix."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from conftest import login, post, profile, text
+from conftest import PASSWORD, login, post, profile, text
 
-from eventmate import clock, events
+from eventmate import clock, events, organisers
+from eventmate.cli import DEMO_EMAIL, DEMO_PASSWORD
 from eventmate.extensions import db
-from eventmate.models import Attendee, Event
+from eventmate.models import Attendee, Event, Organiser
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -33,6 +38,64 @@ def _checkin_link(output: str) -> str:
 def _count(app, model, *where) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+# --- defect 6: the command line on a new install ------------------------------------------
+
+def test_demo_leaves_the_first_signup_to_the_person_trying_it(app, runner, client, other_client):
+    """`demo` on an empty install took the free first sign-up, silently."""
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "/organiser/signup" in result.output and "first sign-up" in result.output
+    assert client.get("/organiser/signup").status_code == 200
+    response = post(client, "/organiser/signup", {"email": "me@example.org", "password": PASSWORD})
+    assert response.status_code == 302, text(response)
+    with app.app_context():
+        founder = db.session.scalar(sa.select(Organiser.email).where(Organiser.is_founder.is_(True)))
+    assert founder == "me@example.org"
+    # Now it is taken: the next person needs an invitation, and the demo still logs in.
+    assert other_client.get("/organiser/signup").status_code == 403
+    login(other_client, type("O", (), {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}))
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0 and "/organiser/signup" not in again.output
+
+
+def test_demo_gives_back_a_first_signup_an_earlier_version_took(app, runner, client):
+    with app.app_context():  # what `demo` used to leave behind on an empty install
+        organisers.create_organiser(db.session, {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+        db.session.commit()
+    assert client.get("/organiser/signup").status_code == 403
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert client.get("/organiser/signup").status_code == 200
+
+
+def test_command_line_links_follow_eventmate_port(sqlite_template, tmp_path):
+    """As an operator runs them: the project's own flask, in a real process."""
+    db_file = tmp_path / "eventmate.sqlite3"
+    shutil.copy(sqlite_template, db_file)
+    env = {**os.environ, "EVENTMATE_DATABASE_URL": f"sqlite:///{db_file}", "EVENTMATE_PORT": "8123"}
+    env.pop("EVENTMATE_BASE_URL", None)
+
+    def flask(*args: str) -> str:
+        done = subprocess.run([str(BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    created = flask("create-organiser", "--email", "lee@example.org", "--password", PASSWORD)
+    demo = flask("demo")
+    assert "http://127.0.0.1:8123/organiser/login" in created
+    assert "http://127.0.0.1:8123/organiser/login" in demo and "http://127.0.0.1:8123/c/" in demo
+    assert ":5000" not in created + demo
+
+
+def test_readme_runs_the_projects_own_flask():
+    """A bare `flask --app app …` runs whatever flask is first on PATH, not the one `make run`
+    installed; Quick start stays two commands."""
+    readme = (ROOT / "README.md").read_text()
+    assert re.findall(r"(?<![/\w])flask --app app[^`\n]*", readme) == []
+    quick_start = readme.split("## Quick start", 1)[1].split("```")[1]
+    assert quick_start.split() == ["sh", "make", "run", "make", "test"]
 
 
 # --- defect 9: a check-in form that outlives its moment -----------------------------------

@@ -241,7 +241,7 @@ def signup():
     try:
         if invite:
             organisers.find_open_invitation(db.session, invite)
-        elif organisers.has_organisers(db.session):
+        elif not organisers.first_signup_open(db.session):
             raise SignupClosed()
     except (InvitationInvalid, SignupClosed) as error:
         return render_template("organiser/signup_closed.html", message=error.message), 403

@@ -20,7 +20,7 @@ def index():
         return redirect(url_for("organiser.events_page"))
     return render_template(
         "public/index.html",
-        first_run=not organisers.has_organisers(db.session),
+        first_run=organisers.first_signup_open(db.session),
         my_events=checkin.events_by_ids(db.session, device.codes().keys()),
     )
 
