@@ -1,5 +1,5 @@
-"""What a newcomer tripped on, part two (issue 10, defects 6, 9, 13): the command line as a
-new operator meets it, a check-in form that outlives its moment, and invitation dates. Each
+"""What a newcomer tripped on, part two (issue 10, defects 6, 9, 12, 13): the command line as
+a new operator meets it, a check-in form that outlives its moment, and invitation dates. Each
 test failed before its fix."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from conftest import PASSWORD, login, post, profile, text
+from conftest import EVENING, PASSWORD, login, post, profile, text
 
 from eventmate import clock, events, organisers
 from eventmate.cli import DEMO_EMAIL, DEMO_PASSWORD
@@ -96,6 +96,34 @@ def test_readme_runs_the_projects_own_flask():
     assert re.findall(r"(?<![/\w])flask --app app[^`\n]*", readme) == []
     quick_start = readme.split("## Quick start", 1)[1].split("```")[1]
     assert quick_start.split() == ["sh", "make", "run", "make", "test"]
+
+
+# --- defect 12: `demo` again on a later day -------------------------------------------------
+
+def test_demo_on_a_later_day_is_an_evening_on_now(app, runner, client):
+    """Yesterday's demo event was reused: "Demo ready" with a check-in link answering 403 (or a
+    CheckInClosed traceback). Also after its data was deleted, and after check-in was closed."""
+    clock.set_now(EVENING)
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    for later, before in [(EVENING + timedelta(days=1), None),
+                          (EVENING + timedelta(days=200), "send-prompts"),  # retention deletes its people
+                          (EVENING + timedelta(days=200, minutes=5), "close")]:
+        clock.set_now(later)
+        if before == "send-prompts":
+            assert "deleted the attendee data" in runner.invoke(args=["send-prompts"]).output
+        if before == "close":
+            with app.app_context():
+                events.set_checkin_mode(db.session, db.session.scalar(sa.select(Event)), "closed")
+        result = runner.invoke(args=["demo"])
+        assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+        assert "Demo ready" in result.output
+        form = client.get(_checkin_link(result.output))
+        assert form.status_code == 200 and "Tell people a little about you" in text(form), later
+        with app.app_context():
+            event = db.session.scalar(sa.select(Event))
+            assert event.starts_at <= clock.now() < event.ends_at
+        assert _count(app, Event) == 1
+        assert _count(app, Attendee, Attendee.checked_in_at.isnot(None), Attendee.event_id == event.id) == 4
 
 
 # --- defect 9: a check-in form that outlives its moment -----------------------------------
