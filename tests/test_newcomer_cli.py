@@ -1,22 +1,27 @@
-"""What a newcomer tripped on, part two (issue 10, defects 6, 9, 12, 13): the command line as
-a new operator meets it, a check-in form that outlives its moment, and invitation dates. Each
-test failed before its fix."""
+"""What a newcomer tripped on, part two (issue 10, defects 6, 9, 11, 12, 13): the command line
+and `make run` as an operator meets them, a check-in form that outlives its moment, and
+invitation dates. Each test failed before its fix."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 import sqlalchemy as sa
 from conftest import EVENING, PASSWORD, login, post, profile, text
+from test_make_run import _free_port, _healthy
 
-from eventmate import clock, events, organisers
+from eventmate import addresses, clock, events, organisers
 from eventmate.cli import DEMO_EMAIL, DEMO_PASSWORD
 from eventmate.extensions import db
 from eventmate.models import Attendee, Event, Organiser
@@ -189,6 +194,73 @@ def test_a_poster_key_changed_while_someone_types_shows_what_they_typed(app, mak
     assert refused.status_code == 404 and "no longer valid" in page
     assert "Zoë Martin" in page and ANSWERS["looking_for"] in page
     assert tokens["form_token"] not in page  # the page's own tokens are never shown back
+
+
+# --- defect 11: 0.0.0.0 is not an address to open ------------------------------------------
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "[::]"])  # noqa: S104 (a URL, not a bind)
+def test_a_poster_for_an_unspecified_address_says_phones_cannot_open_it(make_app, make_organiser,
+                                                                        make_event, host):
+    """It carried only the plain-http warning."""
+    client = make_app(BASE_URL=f"http://{host}:5000").test_client()
+    organiser = make_organiser()
+    event = make_event(organiser)
+    login(client, organiser)
+    for path in (f"/organiser/events/{event.id}", f"/organiser/events/{event.id}/poster"):
+        page = text(client.get(path))
+        assert "no phone can open" in page, path
+        lan = addresses.lan_address()
+        if lan:
+            assert f"http://{lan}:5000" in page
+
+
+def test_make_run_on_every_address_says_where_phones_find_it(sqlite_template, tmp_path):
+    """`EVENTMATE_HOST=0.0.0.0 make run` said "Open that address" of http://0.0.0.0:5000."""
+    db_file = tmp_path / "eventmate.sqlite3"
+    shutil.copy(sqlite_template, db_file)
+    stamp = tmp_path / "installed"  # newer than requirements.txt: make installs nothing
+    stamp.touch()
+    port = _free_port()
+    env = {**os.environ, "EVENTMATE_DATABASE_URL": f"sqlite:///{db_file}"}
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        run = subprocess.Popen(["make", "--no-print-directory", "run", f"BIN={BIN}", f"STAMP={stamp}",
+                                "EVENTMATE_HOST=0.0.0.0", f"EVENTMATE_PORT={port}"],
+                               cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _healthy(f"http://127.0.0.1:{port}/healthz") and time.monotonic() < deadline:
+            assert run.poll() is None, log.read_text()
+            time.sleep(0.2)
+        assert _healthy(f"http://127.0.0.1:{port}/healthz"), log.read_text()
+    finally:
+        os.killpg(run.pid, signal.SIGINT)
+        try:
+            run.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            raise
+        time.sleep(0.5)
+        with contextlib.suppress(ProcessLookupError):  # test_make_run checks Ctrl-C; here only tidy up
+            os.killpg(run.pid, signal.SIGKILL)
+    output = log.read_text()
+    assert "http://0.0.0.0" not in output and "http://[::]" not in output, output
+    lan = addresses.lan_address()
+    if lan:
+        assert f"EventMate is starting on http://{lan}:{port}" in output, output
+        assert "Open that address" in output
+    else:
+        assert "this computer's address on your network" in output, output
+
+
+def test_unspecified_and_loopback_addresses_are_for_this_computer_only():
+    local = ("0.0.0.0", "::", "[::]", "127.0.0.1", "::1", "localhost", "LOCALHOST")  # noqa: S104 (names, not binds)
+    for host in local:
+        assert addresses.is_local_only(host), host
+    for host in ("192.168.1.20", "fd00::2", "meet.example.org"):
+        assert not addresses.is_local_only(host), host
+    lan = addresses.lan_address()
+    assert lan is None or not addresses.is_local_only(lan)
 
 
 # --- defect 13: invitation dates in the organiser's time zone ------------------------------
