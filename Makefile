@@ -18,14 +18,7 @@ migrate: $(STAMP)
 	$(BIN)/flask db upgrade
 
 run: migrate
-	@echo ""
-	@echo "  EventMate is starting on http://$(EVENTMATE_HOST):$(EVENTMATE_PORT)"
-	@echo "  New here? Open that address to create the first organiser account."
-	@echo "  Want sample data? In another terminal: $(BIN)/flask --app app demo"
-	@echo "  Phones on your network need EVENTMATE_HOST=0.0.0.0 and, for install and push, HTTPS (see README)."
-	@echo "  A worker runs alongside and sends the next-morning prompts. Ctrl-C stops both."
-	@echo ""
-	EVENTMATE_HOST=$(EVENTMATE_HOST) EVENTMATE_PORT=$(EVENTMATE_PORT) bash scripts/run.sh
+	EVENTMATE_BIN=$(BIN) EVENTMATE_HOST=$(EVENTMATE_HOST) EVENTMATE_PORT=$(EVENTMATE_PORT) bash scripts/run.sh
 
 test: $(STAMP)
 	$(BIN)/ruff check .

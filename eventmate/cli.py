@@ -20,6 +20,9 @@ from .models import Attendee, Event, Organiser
 DEMO_EMAIL = "demo@eventmate.example"
 DEMO_PASSWORD = "demo-evening-2026"
 DEMO_SLUG = "demo01"
+#: The demo evening started this long ago and lasts this long, whenever `demo` runs.
+DEMO_STARTED = timedelta(minutes=30)
+DEMO_LENGTH = timedelta(hours=4)
 DEMO_PEOPLE = [
     ("Amara Okafor", "Runs a small bakery group", "Knows every supplier in town",
      "Someone who has franchised a food business"),
@@ -54,6 +57,49 @@ def _purge(say) -> None:
             f"event{'s' if purged != 1 else ''}, as promised at check-in (their numbers are kept).")
 
 
+def _demo_organiser(session) -> Organiser:
+    """The demo's organiser, made once. It never holds the free first sign-up."""
+    organiser = session.scalar(sa.select(Organiser).where(Organiser.email == DEMO_EMAIL))
+    if organiser is None:
+        organiser = organisers.create_organiser(
+            session, {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}, may_found=False
+        )
+        session.commit()
+    elif organiser.is_founder and session.scalar(sa.select(sa.func.count()).select_from(Organiser)) == 1:
+        # An earlier version let the demo take the first sign-up on an empty install: give it
+        # back while nobody else has signed up.
+        organiser.is_founder = False
+        session.commit()
+    return organiser
+
+
+def _demo_event(session, organiser: Organiser) -> tuple[Event, bool]:
+    """The demo evening, on now: made once, and moved to now when it is over (or was
+    closed); True when it was moved."""
+    now = clock.now()
+    start, end = now - DEMO_STARTED, now - DEMO_STARTED + DEMO_LENGTH
+    purge_after = end + timedelta(days=current_app.config["RETENTION_DAYS"])
+    event = session.scalar(sa.select(Event).where(Event.slug == DEMO_SLUG))
+    if event is None:
+        event = Event(
+            organiser_id=organiser.id, slug=DEMO_SLUG,
+            checkin_key=tokens.random_code(events.KEY_LENGTH).lower(),
+            name="Demo networking evening", venue="The Corner Room, 12 Market Street",
+            starts_at=start, ends_at=end, timezone="Europe/London",
+            prompt_hour=9, checkin_mode="auto", created_at=now, purge_after=purge_after,
+        )
+        session.add(event)
+        session.commit()
+        return event, False
+    if event.starts_at <= now < event.ends_at and event.is_checkin_open(now) and event.purged_at is None:
+        return event, False
+    event.starts_at, event.ends_at, event.purge_after = start, end, purge_after
+    event.checkin_mode, event.purged_at, event.summary = "auto", None, None
+    session.commit()
+    logging.getLogger("eventmate.actions").info("demo event moved to now: event=%s", event.id)
+    return event, True
+
+
 def _fail(message: str):
     raise click.ClickException(message)
 
@@ -77,27 +123,14 @@ def register(app) -> None:
 
     @app.cli.command("demo")
     def demo():
-        """Create a demo organiser and an event on right now, with a few people checked in."""
+        """Create a demo organiser and an event on right now, with a few people checked in.
+
+        Run again (on a later day, say), it moves the same event to now and opens its
+        check-in: nothing is duplicated. The demo organiser never takes the free first sign-up.
+        """
         session = db.session
-        organiser = session.scalar(sa.select(Organiser).where(Organiser.email == DEMO_EMAIL))
-        if organiser is None:
-            organiser = organisers.create_organiser(
-                session, {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
-            )
-            session.commit()
-        event = session.scalar(sa.select(Event).where(Event.slug == DEMO_SLUG))
-        if event is None:
-            start = clock.now() - timedelta(minutes=30)
-            event = Event(
-                organiser_id=organiser.id, slug=DEMO_SLUG,
-                checkin_key=tokens.random_code(events.KEY_LENGTH).lower(),
-                name="Demo networking evening", venue="The Corner Room, 12 Market Street",
-                starts_at=start, ends_at=start + timedelta(hours=4), timezone="Europe/London",
-                prompt_hour=9, checkin_mode="auto", created_at=clock.now(),
-                purge_after=start + timedelta(hours=4, days=current_app.config["RETENTION_DAYS"]),
-            )
-            session.add(event)
-            session.commit()
+        organiser = _demo_organiser(session)
+        event, moved = _demo_event(session, organiser)
         for name, what, helps, looking in DEMO_PEOPLE:
             exists = session.scalar(
                 sa.select(Attendee.id).where(Attendee.event_id == event.id, Attendee.name == name)
@@ -110,9 +143,13 @@ def register(app) -> None:
                     secret=current_app.config["SECRET_KEY"],
                 )
         base = _base_url()
-        click.echo("Demo ready.")
+        click.echo("Demo ready." + (" Its evening was moved to now: it began half an hour ago and"
+                                    " check-in is open." if moved else ""))
         click.echo(f"  Organiser log-in: {base}/organiser/login  ({DEMO_EMAIL} / {DEMO_PASSWORD})")
         click.echo(f"  Check-in link:    {base}{events.checkin_path(event)}")
+        if organisers.first_signup_open(session):
+            click.echo(f"  Your own account: {base}/organiser/signup  (the demo leaves the first "
+                       "sign-up to you)")
 
     @app.cli.command("send-prompts")
     @click.option("--now", "at", metavar="ISO-8601",

@@ -20,7 +20,7 @@ from .errors import (
     SignupClosed,
     ValidationFailed,
 )
-from .models import CoOrganiser, Invitation, Organiser, PasswordReset
+from .models import CoOrganiser, Event, Invitation, Organiser, PasswordReset
 from .validation import Fields
 
 log = logging.getLogger("eventmate.actions")
@@ -35,6 +35,12 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 def has_organisers(session) -> bool:
     return session.scalar(sa.select(sa.exists().where(Organiser.id.isnot(None)))) or False
+
+
+def first_signup_open(session) -> bool:
+    """Is the free first sign-up still there? Yes until someone holds it (the founder): the
+    demo organiser (`flask demo`) never does, so trying the demo first keeps it open."""
+    return not session.scalar(sa.select(sa.exists().where(Organiser.is_founder.is_(True))))
 
 
 class ResetLinkInvalid(DomainError):
@@ -89,13 +95,14 @@ def _email_taken(session, email: str) -> bool:
     return session.scalar(sa.select(sa.exists().where(Organiser.email == email))) or False
 
 
-def create_organiser(session, data: dict) -> Organiser:
+def create_organiser(session, data: dict, *, may_found: bool = True) -> Organiser:
     """Create an organiser account from `email` and `password`. No invitation check.
 
-    On an empty install the account is the founder, so the open sign-up closes behind it.
+    While the first sign-up is open the account takes it (becomes the founder), so the open
+    sign-up closes behind it — unless `may_found` is false (the demo organiser).
     """
     email, password = _read_credentials(data)
-    for founder in ((True, False) if not has_organisers(session) else (False,)):
+    for founder in ((True, False) if may_found and first_signup_open(session) else (False,)):
         try:
             organiser = _insert_organiser(session, email, password, founder=founder)
             break
@@ -121,7 +128,7 @@ def sign_up(session, data: dict, invitation_token: str | None = None) -> Organis
         invitation = find_open_invitation(session, invitation_token)
         organiser = create_organiser(session, data)
     else:
-        if has_organisers(session):
+        if not first_signup_open(session):
             raise SignupClosed()
         email, password = _read_credentials(data)
         try:
@@ -290,6 +297,13 @@ def list_invitations(session, organiser: Organiser) -> list[Invitation]:
             .order_by(Invitation.created_at.desc())
         )
     )
+
+
+def time_zone(session, organiser: Organiser) -> str:
+    """The time zone an organiser's own dates (invitations) are shown in: that of their latest
+    event; UTC until they have one."""
+    latest = sa.select(Event.timezone).where(Event.organiser_id == organiser.id)
+    return session.scalar(latest.order_by(Event.starts_at.desc()).limit(1)) or "UTC"
 
 
 def revoke_invitation(session, organiser: Organiser, invitation_id: int) -> None:

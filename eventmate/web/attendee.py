@@ -17,8 +17,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_wtf.csrf import CSRFError
 
-from .. import checkin, followup, letters, notes, people, picks, qr, tokens
+from .. import checkin, clock, followup, letters, notes, people, picks, qr, tokens
 from ..errors import (
     CheckInClosed,
     CheckInKeyInvalid,
@@ -30,7 +31,7 @@ from ..errors import (
 )
 from ..extensions import db, limiter
 from . import device
-from .errors import wants_json
+from .errors import csrf_refused, typed_fields, wants_json
 from .redirects import same_site_path
 from .templating import format_local, public_url, push_key
 
@@ -148,16 +149,40 @@ def _showing_the_checkin_form() -> bool:
 @limiter.limit(_checkin_address_rate, methods=["POST"])
 def check_in(slug: str, key: str):
     """The poster's link: a short form, then you're in."""
+    return _check_in(slug, key)
+
+
+#: The check-in form's session was gone when it came back (a phone that closed the browser
+#: while its owner typed, cookies cleared): nothing is wrong with the answers.
+SESSION_GONE = ("This page was open a while, so we couldn't take it just yet. Your answers are "
+                "still here: tap Check in again.")
+CLOSED_WHILE_TYPING = ("Check-in closed while you were filling this in, so you're not checked in "
+                       "yet. Your answers are still here: ask the organiser to open check-in again "
+                       "(or to check you in at the door), then tap Check in.")
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_refused(error):
+    """A check-in form sent after its session was gone comes back with its answers, not as
+    an error page; any other form gets the usual answer."""
+    if request.endpoint == "attendee.check_in" and request.method == "POST" and not wants_json():
+        return _check_in(**request.view_args, session_gone=True)
+    return csrf_refused()
+
+
+def _check_in(slug: str, key: str, session_gone: bool = False):
     try:
         event = checkin.open_checkin(db.session, slug, key)
     except CheckInKeyInvalid as error:
         known = getattr(error, "event", None)
         if known and device.attendee_for(known)[0]:
             return redirect(url_for("attendee.home", slug=known.slug))
-        return render_template("attendee/checkin_invalid.html", event=known), 404
+        return render_template("attendee/checkin_invalid.html", event=known, typed=typed_fields()), 404
     except CheckInClosed as error:
         if device.attendee_for(error.event)[0]:
             return redirect(url_for("attendee.home", slug=error.event.slug))
+        if request.method == "POST":
+            return _closed_while_typing(error.event)
         return render_template("attendee/checkin_closed.html", event=error.event), 403
     here = device.attendee_for(event)[0]
     if here is not None:
@@ -166,6 +191,8 @@ def check_in(slug: str, key: str):
     binding = device.form_binding()
     if request.method == "GET":
         return _checkin_form(event, {}, {}, binding, 200)
+    if session_gone:
+        return _checkin_form(event, request.form, {"form": SESSION_GONE}, binding, 400)
     form_token = request.form.get("form_token", "")
     try:
         attendee, code, credential = checkin.check_in_from_form(
@@ -177,8 +204,22 @@ def check_in(slug: str, key: str):
     except ValidationFailed as error:
         return render_template("attendee/checkin.html", event=event, values=request.form,
                                errors=error.errors, form_token=form_token), 422
+    except CheckInClosed:  # closed in the instant between opening and saving
+        return _closed_while_typing(event)
     response = redirect(url_for("attendee.home", slug=event.slug, welcome=1))
     return device.remember(response, attendee, code, credential)
+
+
+def _closed_while_typing(event):
+    """Check-in closed (or isn't open yet) while this form was filled in: the form again,
+    answers and form token kept, so tapping Check in once it is open lands on one attendee."""
+    if event.checkin_mode == "auto" and clock.now() < event.checkin_opens_at:
+        message = (f"Check-in opens {format_local(event.checkin_opens_at, event.zone)}. "
+                   "Your answers are still here: tap Check in then.")
+    else:
+        message = CLOSED_WHILE_TYPING
+    return render_template("attendee/checkin.html", event=event, values=request.form,
+                           errors={"form": message}, form_token=request.form.get("form_token", "")), 403
 
 
 def _checkin_form(event, values, errors, binding: str | None, status: int):

@@ -42,7 +42,7 @@ NOT_SAVED_ADVICE = ("Keep a copy of what you typed (it is below, and your browse
 _NOT_ECHOED = ("csrf_token", "form_token", "password", "token")
 
 
-def _typed_fields() -> list[tuple[str, str]]:
+def typed_fields() -> list[tuple[str, str]]:
     """What the person typed into the form they sent, so it is not lost with the write."""
     typed = []
     for name, value in request.form.items(multi=True):
@@ -56,7 +56,7 @@ def _not_saved(problem: str):
     if wants_json():
         return jsonify(error="not_saved", message=f"{message} {NOT_SAVED_ADVICE}", database=problem), 503
     return render_template("errors/not_saved.html", message=message, advice=NOT_SAVED_ADVICE,
-                           typed=_typed_fields()), 503
+                           typed=typed_fields()), 503
 
 
 def _rate_limited_message() -> str:
@@ -82,15 +82,20 @@ def error_response(status: int, code: str, message: str):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def csrf_refused():
+    """A form whose CSRF token no longer matches the session (cookies cleared, say)."""
+    return error_response(
+        400,
+        "csrf_failed",
+        "We couldn't accept that form: your cookies may have been cleared since the page "
+        "opened. Go back and send it again — your text should still be there.",
+    )
+
+
 def register(app) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error):
-        return error_response(
-            400,
-            "csrf_failed",
-            "We couldn't accept that form: your cookies may have been cleared since the page "
-            "opened. Go back and send it again — your text should still be there.",
-        )
+        return csrf_refused()
 
     @app.errorhandler(DomainError)
     def _domain(error):

@@ -6,6 +6,7 @@ import logging
 import threading
 import uuid
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -242,7 +243,7 @@ def signup():
     try:
         if invite:
             organisers.find_open_invitation(db.session, invite)
-        elif organisers.has_organisers(db.session):
+        elif not organisers.first_signup_open(db.session):
             raise SignupClosed()
     except (InvitationInvalid, SignupClosed) as error:
         return render_template("organiser/signup_closed.html", message=error.message), 403
@@ -633,8 +634,9 @@ def invitations():
         # Shown once, on the page we redirect to; only its hash is stored.
         flash(public_url(url_for("organiser.signup", invite=token)), "invite-link")
         return redirect(url_for("organiser.invitations"))
-    return render_template("organiser/invitations.html", now=clock.now(),
-                           invitations=organisers.list_invitations(db.session, current_user))
+    zone = organisers.time_zone(db.session, current_user)
+    return render_template("organiser/invitations.html", now=clock.now(), zone=ZoneInfo(zone),
+                           zone_name=zone, invitations=organisers.list_invitations(db.session, current_user))
 
 
 @bp.post("/invitations/<id:invitation_id>/revoke")

@@ -25,7 +25,7 @@ def index():
         return redirect(url_for(go or "attendee.home", slug=my_events[0].slug))
     return render_template(
         "public/index.html",
-        first_run=not organisers.has_organisers(db.session),
+        first_run=organisers.first_signup_open(db.session),
         my_events=my_events,
     )
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from functools import cache
-from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from flask import current_app, request
 from werkzeug.routing import IntegerConverter
 
-from .. import clock, contact, drafts, push, tokens
+from .. import addresses, clock, contact, drafts, push, tokens
 
 
 def public_url(path: str) -> str:
@@ -24,11 +23,14 @@ def base_url_warning(url: str) -> str | None:
     """Why phones may not be able to use a URL, in an organiser's words; None if fine."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    try:
-        loopback = host == "localhost" or ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if loopback:
+    if addresses.is_unspecified(host):
+        # 0.0.0.0 / :: is where a server listens ("every address"), not an address to open.
+        lan = addresses.lan_address()
+        better = (f"Open EventMate at {addresses.url(lan, parts.port)} instead, or set"
+                  if lan else "Open EventMate at this computer's address on your network, or set")
+        return (f"This code points to {host}, which no phone can open. {better} "
+                "EVENTMATE_BASE_URL to the address phones use (see the README).")
+    if addresses.is_local_only(host):
         return (
             f"This code points to {host}, which only this computer can reach — phones can't. "
             "Set EVENTMATE_BASE_URL to the address phones use (see the README)."
