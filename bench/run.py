@@ -617,8 +617,12 @@ class Gunicorn:
             raise
         return self
 
+    #: Seconds the workers have to come up (the dashboards' server waits longer: on a machine
+    #: busy with other test suites, importing the app took over 30 s on 2026-12-02).
+    start_timeout = 30.0
+
     def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{self.log_path.read_text()}")
@@ -1286,9 +1290,10 @@ async def bench_dashboards_database(name: str, url: str, args, workdir: Path,
 
         with contextlib.ExitStack() as stack:
             port = free_port()
-            server = stack.enter_context(Gunicorn(env, args.workers, port,
-                                                  workdir / f"gunicorn-dash-{name}.log",
-                                                  args.wsgi))
+            server = Gunicorn(env, args.workers, port, workdir / f"gunicorn-dash-{name}.log",
+                              args.wsgi)
+            server.start_timeout = 120.0
+            stack.enter_context(server)
             meter = CPUMeter(server.process.pid, postgres=name == "postgresql")
             site = Site(path, slug)
             started = time.perf_counter()
