@@ -1,5 +1,6 @@
 """Check-in and "who's here" throughput and latency through gunicorn, against a bare route;
-then the morning push fan-out (bench/fanout.py).
+check-in with organiser dashboards polling against without them; then the morning push
+fan-out (bench/fanout.py).
 
     cd /work/main && bash scripts/with-postgres.sh .venv/bin/python bench/run.py   # or: make bench
     bash scripts/with-postgres.sh .venv/bin/python bench/run.py --only fanout       # one of them
@@ -31,6 +32,21 @@ shares that one identity: reading is what is measured. Each page is checked to b
 who's-here page (25 `data-person=` cards and the expected count) before the run, and again
 after each wrk phase (wrk counts non-2xx statuses but does not read bodies). The bytes on the
 wire per page are measured with Accept-Encoding identity, gzip and br.
+
+Dashboards (`--only dashboards`, options `--dash-*`; issue 12): on a fresh database per kind,
+the demo organiser logs in through the real form 50 times (50 sessions, as on 50 devices; the
+log-in limit is raised for this server only) and each session opens the event page, from which
+it reads what static/js/live.js polls and how often (10 s). For each concurrency the phases are
+
+    check-in, check-in + dashboards, check-in, check-in + dashboards, check-in, dashboards alone
+
+(20 s each). While "+ dashboards", every session polls the live fragment as live.js does: the
+next poll 10 s after the last answer, first polls spread over one interval, If-None-Match with
+the ETag of its last answer, a phone's Accept-Encoding. The ratio is the check-in rate with the
+dashboards over the mean of the two adjacent phases without them (target >= 0.9x). The polls
+are counted by outcome (304, 200 with the live counters, errors) with their latencies; "alone"
+shows the 304 share when nothing changes (each session polls once first, not counted) and the
+app's CPU per poll.
 
 The fan-out (`--only fanout`, options `--fanout-*`) is described in bench/fanout.py: 10,000
 due prompts sent by `flask send-prompts` to a local push service in another process, against
@@ -136,7 +152,8 @@ def update_jar(jar: dict[str, str], response: Response) -> None:
 
 async def http(port: int, method: str, target: str, jar: dict[str, str],
                body: bytes | None = None,
-               accept_encoding: str = ACCEPT_ENCODING) -> Response:
+               accept_encoding: str = ACCEPT_ENCODING,
+               extra_headers: tuple[str, ...] = ()) -> Response:
     """One request on a new connection, read to EOF (sync workers close after each)."""
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
@@ -150,6 +167,7 @@ async def http(port: int, method: str, target: str, jar: dict[str, str],
         ]
         if jar:
             lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in jar.items()))
+        lines += extra_headers
         if body is not None:
             lines += [
                 f"Origin: http://{HOST}:{port}",
@@ -559,13 +577,20 @@ def reset_postgres(url: str) -> None:
 
 def prepare_database(env: dict[str, str]) -> tuple[str, str]:
     """Migrate, make the demo event (on now); return its check-in path and slug."""
+    path, slug, _out = prepare_demo(env)
+    return path, slug
+
+
+def prepare_demo(env: dict[str, str]) -> tuple[str, str, str]:
+    """Migrate, make the demo event (on now); return its check-in path, slug, and what
+    `flask demo` printed (the demo organiser's log-in is in it)."""
     flask_cli(env, "db", "upgrade")
     out = flask_cli(env, "demo")
     match = CHECKIN_LINK_RE.search(out)
     if not match:
         raise RuntimeError(f"no check-in link in `flask demo` output:\n{out}")
     path = match.group(1)
-    return path, path.split("/")[2]
+    return path, path.split("/")[2], out
 
 
 class Gunicorn:
@@ -592,8 +617,12 @@ class Gunicorn:
             raise
         return self
 
+    #: Seconds the workers have to come up (the dashboards' server waits longer: on a machine
+    #: busy with other test suites, importing the app took over 30 s on 2026-12-02).
+    start_timeout = 30.0
+
     def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{self.log_path.read_text()}")
@@ -972,6 +1001,463 @@ def weight_table(info: dict[str, dict]) -> tuple[str, list[str]]:
     return "\n".join(rows), verdicts
 
 
+# --------------------------------------------------------------------------- dashboards (issue 12)
+
+#: Issue 12, "Benchmark": 50 organiser dashboards polling every 10 s while check-ins run;
+#: check-in throughput with them against without them, in the same run (target >= 0.9x), and
+#: the share of polls answered 304.
+DASH_POLLERS = 50
+TARGET_DASH_RATIO = 0.9
+#: Fifty log-ins of one account from one address: the app allows 10 a minute per address and
+#: account. Raised for the benchmark's server only, as the per-address check-in ceiling is.
+LOGIN_LIMIT = "1000000 per minute"
+DEMO_LOGIN_RE = re.compile(r"Organiser log-in:\s+\S+\s+\((\S+@\S+) / (\S+)\)")
+LIVE_ATTR_RE = re.compile(rb'data-live="([^"]+)"(?:\s+data-live-every="(\d+)")?')
+LIVE_COUNT_RE = re.compile(rb"data-checked-in>(\d+)<")
+#: live.js: `data-live-every` seconds, 10 when the page does not say (the night itself).
+LIVE_JS_EVERY = 10.0
+#: Check-ins alone and with the dashboards, alternating, so each "with" phase sits between two
+#: "without" phases; then the dashboards alone, with no check-ins (nothing changes: 304s).
+DASH_PLAN = ["checkin", "checkin+dash", "checkin", "checkin+dash", "checkin", "dash-idle"]
+
+
+@dataclass
+class Dashboard:
+    """One organiser's open event page: its session cookies, the address live.js polls, and
+    the ETag of the last answer (what the browser's cache revalidates with: live.js fetches
+    with `cache: "no-cache"`, so the browser sends If-None-Match with the stored ETag)."""
+
+    jar: dict[str, str]
+    target: str
+    every: float
+    etag: str | None = None
+
+
+@dataclass
+class Polls:
+    """What the dashboards' polls got during one phase."""
+
+    sent: int = 0
+    not_modified: int = 0  # 304
+    changed: int = 0  # 200 with the live counters
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    latencies_304: list[float] = field(default_factory=list)
+    latencies_200: list[float] = field(default_factory=list)
+    wire_304: list[int] = field(default_factory=list)  # status line + headers + body
+    wire_200: list[int] = field(default_factory=list)
+    set_cookie: int = 0  # polls answered with a Set-Cookie (a session re-saved)
+    etag_forms: set[str] = field(default_factory=set)
+    checked_in_seen: list[int] = field(default_factory=list)  # the counter in each 200
+
+    def error(self, kind: str) -> None:
+        self.errors += 1
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+
+    def summary(self) -> dict:
+        answered = self.not_modified + self.changed
+        both = self.latencies_304 + self.latencies_200
+        return {
+            "sent": self.sent, "not_modified_304": self.not_modified, "changed_200": self.changed,
+            "errors": self.errors, "error_kinds": self.error_kinds,
+            "share_304": round(self.not_modified / answered, 3) if answered else None,
+            "p50_ms": ms(percentile(both, 50)), "p99_ms": ms(percentile(both, 99)),
+            "p50_304_ms": ms(percentile(self.latencies_304, 50)),
+            "p50_200_ms": ms(percentile(self.latencies_200, 50)),
+            "wire_bytes_304": round(sum(self.wire_304) / len(self.wire_304)) if self.wire_304 else None,
+            "wire_bytes_200": round(sum(self.wire_200) / len(self.wire_200)) if self.wire_200 else None,
+            "set_cookie": self.set_cookie, "etag_forms": sorted(self.etag_forms),
+            "checked_in_seen": [min(self.checked_in_seen), max(self.checked_in_seen)]
+            if self.checked_in_seen else None,
+        }
+
+
+def etag_form(etag: str) -> str:
+    """How an ETag looks, not its value: Flask-Compress appends ':br' / ':gzip' to a strong
+    ETag when it compresses the body (and then answers If-None-Match itself, after the view)."""
+    weak = etag.startswith("W/")
+    suffix = re.search(r":(br|gzip|deflate|zstd)\"$", etag)
+    return ("W/" if weak else "") + ('"<tag>:' + suffix.group(1) + '"' if suffix else '"<tag>"')
+
+
+async def organiser_login(port: int, email: str, password: str) -> dict[str, str]:
+    """Log in through the real form: GET it (session cookie, CSRF token), POST it, 302."""
+    jar: dict[str, str] = {}
+    page = await http(port, "GET", "/organiser/login", jar)
+    if page.status != 200:
+        raise HTTPError(f"log-in form {page.status}")
+    update_jar(jar, page)
+    csrf = CSRF_INPUT_RE.search(page.body())
+    if not csrf:
+        raise HTTPError("log-in form without csrf_token")
+    body = urlencode({"csrf_token": csrf.group(1).decode(), "email": email,
+                      "password": password}).encode()
+    posted = await http(port, "POST", "/organiser/login", jar, body)
+    if posted.status != 302:
+        raise HTTPError(f"log-in POST {posted.status}")
+    update_jar(jar, posted)
+    return jar
+
+
+async def open_dashboards(port: int, count: int, email: str, password: str, event_id: int,
+                          every: float | None) -> list[Dashboard]:
+    """`count` organiser sessions (the demo organiser, one log-in each, as on 50 devices),
+    each opening the event page and reading what live.js reads from it: the poll address
+    (`data-live`) and its interval (`data-live-every`, else 10 s)."""
+    gate = asyncio.Semaphore(4)
+
+    async def one() -> Dashboard:
+        async with gate:
+            jar = await organiser_login(port, email, password)
+            page = await http(port, "GET", f"/organiser/events/{event_id}", jar)
+            if page.status != 200:
+                raise HTTPError(f"event page {page.status}")
+            update_jar(jar, page)
+            found = LIVE_ATTR_RE.search(page.body())
+            if not found:
+                raise HTTPError("event page without data-live")
+            page_every = float(found.group(2)) if found.group(2) else LIVE_JS_EVERY
+            return Dashboard(jar, found.group(1).decode(), every or page_every)
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def poll_once(port: int, dash: Dashboard, polls: Polls, timeout: float = 30.0) -> None:
+    """One live.js poll: GET the live fragment with the last ETag in If-None-Match."""
+    extra = (f"If-None-Match: {dash.etag}",) if dash.etag else ()
+    polls.sent += 1
+    start = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            response = await http(port, "GET", dash.target, dash.jar, extra_headers=extra)
+    except TimeoutError:
+        polls.error("timeout")
+        return
+    except OSError as error:
+        polls.error(type(error).__name__)
+        return
+    except HTTPError as error:
+        polls.error(str(error))
+        return
+    took = time.perf_counter() - start
+    if response.cookies:
+        polls.set_cookie += 1
+        update_jar(dash.jar, response)
+    wire = len(response.raw_body) + response.head_size
+    if response.status == 304:
+        if response.raw_body:
+            polls.error("304 with a body")
+            return
+        polls.not_modified += 1
+        polls.latencies_304.append(took)
+        polls.wire_304.append(wire)
+    elif response.status == 200:
+        found = LIVE_COUNT_RE.search(response.body())
+        if not found:
+            polls.error("200 without the live counters")
+            return
+        polls.changed += 1
+        polls.latencies_200.append(took)
+        polls.wire_200.append(wire)
+        polls.checked_in_seen.append(int(found.group(1)))
+    else:
+        polls.error(f"poll {response.status}")
+        return
+    etag = response.headers.get("etag")
+    if etag:
+        dash.etag = etag
+        polls.etag_forms.add(etag_form(etag))
+
+
+async def run_pollers(port: int, dashboards: list[Dashboard], duration: float,
+                      polls: Polls) -> None:
+    """Each dashboard polls as live.js does: the next poll `every` seconds after the last
+    answer. Their first polls are spread evenly over one interval (pages opened at different
+    moments), not all at once. A dashboard stops when its next poll would fall past `duration`."""
+    deadline = time.perf_counter() + duration
+
+    async def one(i: int, dash: Dashboard) -> None:
+        await asyncio.sleep(i * dash.every / len(dashboards))
+        while True:
+            await poll_once(port, dash, polls)
+            if time.perf_counter() + dash.every >= deadline:
+                return
+            await asyncio.sleep(dash.every)
+
+    await asyncio.gather(*(one(i, d) for i, d in enumerate(dashboards)))
+
+
+async def prime_dashboards(port: int, dashboards: list[Dashboard]) -> Polls:
+    """One poll per dashboard, a few at a time (not measured): afterwards each holds the
+    current ETag, as it would a poll after the last check-in."""
+    polls = Polls()
+    gate = asyncio.Semaphore(8)
+
+    async def one(dash: Dashboard) -> None:
+        async with gate:
+            await poll_once(port, dash, polls)
+
+    await asyncio.gather(*(one(d) for d in dashboards))
+    return polls
+
+
+async def run_dash_group(name: str, port: int, concurrency: int, site: Site,
+                         dashboards: list[Dashboard], meter: CPUMeter, event_size, args,
+                         ) -> list[dict]:
+    """One concurrency's phases (DASH_PLAN): check-ins alone, check-ins with the dashboards
+    polling, alternating; then the dashboards alone."""
+    results = []
+    for kind in DASH_PLAN:
+        if kind == "dash-idle":
+            primed = await prime_dashboards(port, dashboards)
+            if primed.errors:
+                print(f"    priming polls: errors {primed.error_kinds}", flush=True)
+        waited = time.monotonic()
+        quiet = wait_for_quiet(min(args.quiet_wait, args.quiet_budget))
+        args.quiet_budget = max(0.0, args.quiet_budget - (time.monotonic() - waited))
+        attendees_before = event_size()
+        polls = Polls() if kind != "checkin" else None
+        before = meter.sample()
+        if kind == "checkin":
+            phase = await run_phase("checkin", port, concurrency, args.dash_duration,
+                                    args.max_ops, site)
+        elif kind == "checkin+dash":
+            phase, _ = await asyncio.gather(
+                run_phase("checkin", port, concurrency, args.dash_duration, args.max_ops, site),
+                run_pollers(port, dashboards, args.dash_duration, polls))
+        else:
+            phase = Phase(kind, concurrency)
+            start = time.perf_counter()
+            await run_pollers(port, dashboards, args.dash_duration, polls)
+            phase.elapsed = time.perf_counter() - start
+        phase.cpu = CPUMeter.percent(before, meter.sample())
+        phase.quiet_before = quiet
+        summary = {"database": name, **phase.summary(), "kind": kind,
+                   "attendees_before": attendees_before, "attendees_after": event_size()}
+        if polls is not None:
+            summary["polls"] = polls.summary()
+        if kind == "dash-idle" and polls.sent:
+            # The app's CPU (gunicorn master and workers) over the phase, per poll: nothing
+            # else reached the app meanwhile.
+            app_seconds = phase.cpu.get("app", 0.0) / 100 * phase.elapsed
+            summary["polls"]["app_cpu_ms_per_poll"] = round(app_seconds / polls.sent * 1000, 2)
+        results.append(summary)
+        line = (f"  {name:10} c={concurrency:<3} {kind:12} ")
+        if kind != "dash-idle":
+            line += (f"{summary['rate']:7.1f} check-ins/s  p50 {summary['p50_ms']:6.1f} ms  "
+                     f"p99 {summary['p99_ms']:7.1f} ms  errors {summary['errors']}")
+        if polls is not None:
+            p = summary["polls"]
+            line += (f"  polls {p['sent']}: 304 {p['not_modified_304']}, 200 {p['changed_200']}, "
+                     f"errors {p['errors']}, p50 {p['p50_ms']} / p99 {p['p99_ms']} ms")
+        line += (f"  attendees {attendees_before}->{summary['attendees_after']}  (machine "
+                 f"{quiet:.0f}% busy before; other load {summary['cpu_percent'].get('rest', 0)}% "
+                 "during)")
+        print(line, flush=True)
+        kinds = dict(summary["error_kinds"])
+        if polls is not None:
+            kinds.update({f"poll: {k}": v for k, v in polls.error_kinds.items()})
+        if kinds:
+            print(f"    errors: {kinds}", flush=True)
+        await asyncio.sleep(args.pause)
+    return results
+
+
+async def bench_dashboards_database(name: str, url: str, args, workdir: Path,
+                                    ) -> tuple[list[dict], dict]:
+    """The demo event on a fresh database, its organiser's dashboards open `--dash-pollers`
+    times, and DASH_PLAN's phases for each concurrency."""
+    import sqlalchemy as sa
+
+    env = app_env(url, secrets.token_urlsafe(32))
+    env["EVENTMATE_LOGIN_RATE_LIMIT"] = LOGIN_LIMIT
+    path, slug, demo_out = prepare_demo(env)
+    login = DEMO_LOGIN_RE.search(demo_out)
+    if not login:
+        raise RuntimeError(f"no organiser log-in in `flask demo` output:\n{demo_out}")
+    engine = sa.create_engine(url)
+    results: list[dict] = []
+    try:
+        with engine.connect() as conn:
+            event_id = conn.execute(sa.text("SELECT id FROM event WHERE slug = :slug"),
+                                    {"slug": slug}).scalar_one()
+
+        def event_size() -> int:
+            with engine.connect() as conn:
+                return conn.execute(sa.text(
+                    "SELECT count(*) FROM attendee WHERE event_id = :id "
+                    "AND checked_in_at IS NOT NULL"), {"id": event_id}).scalar_one()
+
+        with contextlib.ExitStack() as stack:
+            port = free_port()
+            server = Gunicorn(env, args.workers, port, workdir / f"gunicorn-dash-{name}.log",
+                              args.wsgi)
+            server.start_timeout = 120.0
+            stack.enter_context(server)
+            meter = CPUMeter(server.process.pid, postgres=name == "postgresql")
+            site = Site(path, slug)
+            started = time.perf_counter()
+            dashboards = await open_dashboards(port, args.dash_pollers, login.group(1),
+                                               login.group(2), event_id, args.dash_every)
+            info = {
+                "event_id": event_id, "live_path": dashboards[0].target,
+                "poll_every_s": dashboards[0].every, "sessions": len(dashboards),
+                "distinct_sessions": len({d.jar.get("session") for d in dashboards}),
+                "open_seconds": round(time.perf_counter() - started, 2),
+            }
+            print(f"  {name}: {len(dashboards)} organiser sessions logged in through the form "
+                  f"({info['distinct_sessions']} distinct session cookies) and opened "
+                  f"/organiser/events/{event_id} in {info['open_seconds']} s; each polls "
+                  f"{info['live_path']} every {info['poll_every_s']:g} s", flush=True)
+            # Warm up: every worker imports, compiles templates and opens its connection;
+            # each dashboard's first poll has no ETag yet (as live.js's first).
+            await run_phase("bare", port, 16, args.warmup, args.max_ops, site)
+            await run_phase("checkin", port, 16, args.warmup, args.max_ops, site)
+            first = await prime_dashboards(port, dashboards)
+            info["first_poll"] = first.summary()
+            if first.errors or first.changed != len(dashboards):
+                raise RuntimeError(f"the dashboards' first polls failed: {first.summary()}")
+            for concurrency in args.concurrency:
+                group = await run_dash_group(name, port, concurrency, site, dashboards, meter,
+                                             event_size, args)
+                while True:
+                    rest = max(r["cpu_percent"].get("rest", 0) for r in group)
+                    took = sum(r["elapsed_s"] for r in group) + len(group) * (args.pause + 0.5)
+                    if rest <= NOISY_REST_PERCENT or took > args.dash_retry_budget:
+                        break
+                    args.dash_retry_budget -= took
+                    print(f"  other load reached {rest}% of a core in this group: repeating it "
+                          f"({args.dash_retry_budget:.0f} s of repeats left)", flush=True)
+                    info.setdefault("discarded", []).extend(group)
+                    wait_for_quiet(30)
+                    group = await run_dash_group(name, port, concurrency, site, dashboards,
+                                                 meter, event_size, args)
+                results += group
+            server_log = server.log_path.read_text()
+    finally:
+        engine.dispose()
+    problems = [line for line in server_log.splitlines()
+                if "Traceback" in line or "[ERROR]" in line or "[CRITICAL]" in line]
+    if problems:
+        print(f"  {name}: gunicorn log has {len(problems)} error line(s); first: {problems[0]}")
+    return results, {name: info}
+
+
+def dash_table(results: list[dict]) -> tuple[str, list[str]]:
+    """Check-ins alone and with the dashboards, the polls' outcomes, and the verdicts."""
+    header = (f"{'database':11} {'conns':>5} {'phase':12} {'chk-in/s':>8} {'p50 ms':>7} "
+              f"{'p99 ms':>7} {'errors':>6} {'ratio':>6}   {'polls':>5} {'304':>4} {'200':>4} "
+              f"{'err':>3} {'304 %':>5} {'poll p50/p99 ms':>16} {'people':>6}   "
+              "CPU % client/app/db/rest")
+    rows = [header, "-" * len(header)]
+    verdicts = []
+    keys = sorted({(r["database"], r["concurrency"]) for r in results},
+                  key=lambda k: (k[0] != "sqlite", k[1]))
+    for database, concurrency in keys:
+        group = [r for r in results
+                 if r["database"] == database and r["concurrency"] == concurrency]
+        for i, r in enumerate(group):
+            r["ratio"] = None
+            if r["kind"] == "checkin+dash":
+                alone = _neighbours(group, i, "checkin")
+                if alone:
+                    r["ratio"] = round(r["rate"] / (sum(a["rate"] for a in alone) / len(alone)), 3)
+            p = r.get("polls")
+            if p:
+                share = f"{100 * p['share_304']:.0f}" if p["share_304"] is not None else "-"
+                latency = f"{p['p50_ms']}/{p['p99_ms']}"
+                polls = (f"{p['sent']:>5} {p['not_modified_304']:>4} {p['changed_200']:>4} "
+                         f"{p['errors']:>3} {share:>5} {latency:>16}")
+            else:
+                polls = f"{'':>5} {'':>4} {'':>4} {'':>3} {'':>5} {'':>16}"
+            rate = "" if r["kind"] == "dash-idle" else f"{r['rate']:.1f}"
+            p50 = "" if r["kind"] == "dash-idle" else f"{r['p50_ms']:.1f}"
+            p99 = "" if r["kind"] == "dash-idle" else f"{r['p99_ms']:.1f}"
+            errors = "" if r["kind"] == "dash-idle" else str(r["errors"])
+            ratio = f"{r['ratio']:.3f}" if r["ratio"] is not None else ""
+            cpu = "/".join(str(r["cpu_percent"].get(k, "-"))
+                           for k in ("client", "app", "db", "rest"))
+            flag = "  <- other load" if r["cpu_percent"].get("rest", 0) > NOISY_REST_PERCENT else ""
+            rows.append(f"{database:11} {concurrency:>5} {r['kind']:12} {rate:>8} {p50:>7} "
+                        f"{p99:>7} {errors:>6} {ratio:>6}   {polls} "
+                        f"{r['attendees_after']:>6}   {cpu}{flag}")
+        withs = [r for r in group if r["kind"] == "checkin+dash" and r["ratio"] is not None]
+        idle = [r for r in group if r["kind"] == "dash-idle"]
+        if not withs:
+            continue
+        ratio = sum(r["ratio"] for r in withs) / len(withs)
+        during = [r["polls"] for r in withs]
+        sent = sum(p["sent"] for p in during)
+        n304 = sum(p["not_modified_304"] for p in during)
+        n200 = sum(p["changed_200"] for p in during)
+        poll_errors = sum(p["errors"] for p in during) + sum(r["polls"]["errors"] for r in idle)
+        checkin_errors = sum(r["errors"] for r in group)
+        busiest = max(r["cpu_percent"].get("rest", 0) for r in group)
+        noisy = (f" [other load on the machine reached {busiest}% of a core in this group: "
+                 "figures are noisy]" if busiest > NOISY_REST_PERCENT else "")
+        text = (f"{database:11} {concurrency:>3} conns dashboards: with/without "
+                f"{'MET' if ratio >= TARGET_DASH_RATIO else 'MISSED'} {ratio:.3f} (phases "
+                + ", ".join(f"{r['ratio']:.3f}" for r in withs)
+                + f"; target >= {TARGET_DASH_RATIO}); errors "
+                f"{'MET' if checkin_errors + poll_errors == 0 else 'MISSED'} "
+                f"{checkin_errors} check-in, {poll_errors} poll (target 0); polls while "
+                f"check-ins ran: {sent}, 304 share "
+                f"{(100 * n304 / (n304 + n200)) if n304 + n200 else float('nan'):.1f} % "
+                f"({n304} x 304, {n200} x 200)")
+        for r in idle:
+            p = r["polls"]
+            share = f"{100 * p['share_304']:.1f} %" if p["share_304"] is not None else "-"
+            text += (f"; with no check-ins: {p['sent']} polls, 304 share {share}, "
+                     f"p50/p99 {p['p50_ms']}/{p['p99_ms']} ms, app CPU "
+                     f"{p.get('app_cpu_ms_per_poll', '-')} ms per poll")
+        verdicts.append(text + noisy)
+    return "\n".join(rows), verdicts
+
+
+def run_dashboards(args) -> dict:
+    """Issue 12's benchmark: organiser dashboards polling while check-ins run, on each
+    database, through gunicorn; prints the table and the verdicts."""
+    print(f"\nEventMate benchmark (organiser dashboards): {args.dash_pollers} logged-in "
+          f"dashboards polling with If-None-Match while check-ins run; gunicorn sync "
+          f"x{args.workers}, {os.cpu_count()} CPUs, {args.dash_duration:g} s per phase, "
+          f"concurrency {args.concurrency}; phases {' / '.join(DASH_PLAN)}", flush=True)
+    if args.baseline:
+        print("  (--baseline applies to the check-in benchmark only)", flush=True)
+    results: list[dict] = []
+    info: dict[str, dict] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="eventmate-bench-dash-"))
+    try:
+        for name in args.databases:
+            if name == "sqlite":
+                url = f"sqlite:///{workdir / 'dashboards.sqlite3'}"
+            else:
+                url = os.environ.get("EVENTMATE_TEST_POSTGRES_URL", "")
+                if not url:
+                    print("PostgreSQL SKIPPED: EVENTMATE_TEST_POSTGRES_URL is not set "
+                          "(run through `make bench` or scripts/with-postgres.sh).")
+                    continue
+                reset_postgres(url)
+            print(f"{name}: migrating, creating the demo event, starting gunicorn, logging "
+                  "the organiser in", flush=True)
+            db_results, db_info = asyncio.run(bench_dashboards_database(name, url, args, workdir))
+            results += db_results
+            info.update(db_info)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    text, verdicts = dash_table(results)
+    print()
+    print(text)
+    print()
+    print("ratio = check-ins/s with the dashboards polling / mean of the two adjacent phases "
+          "without them (same client, same server, same run). people = checked in at the "
+          "event after the phase (every poll counts them, and reads each arrival for the chart).")
+    print(f"Target (issue 12): check-in throughput with {args.dash_pollers} dashboards polling "
+          f">= {TARGET_DASH_RATIO}x without them; report the share of polls answered 304.")
+    for line in verdicts:
+        print("  " + line)
+    return {"results": results, "verdicts": verdicts, "info": info}
+
+
 def main() -> int:
     import fanout  # bench/fanout.py (bench/ is on sys.path: this file runs as a script)
 
@@ -1006,15 +1492,29 @@ def main() -> int:
                         help="also run this git revision (exported with `git archive`, this "
                              "checkout's bench/ copied in) on its own database, its groups "
                              "interleaved with this checkout's: rows labelled <database>:base")
-    parser.add_argument("--only", nargs="+", choices=["checkin", "fanout"],
+    parser.add_argument("--only", nargs="+", choices=["checkin", "dashboards", "fanout"],
                         help="run only these benchmarks (default: all). checkin = check-in and who's "
-                             "here through gunicorn; fanout = the morning push fan-out (bench/fanout.py)")
+                             "here through gunicorn; dashboards = check-in with and without organiser "
+                             "dashboards polling (issue 12); fanout = the morning push fan-out "
+                             "(bench/fanout.py)")
+    parser.add_argument("--dash-pollers", type=int, default=DASH_POLLERS,
+                        help="dashboards: organiser sessions polling the live counters")
+    parser.add_argument("--dash-every", type=float, default=None,
+                        help="dashboards: seconds between one dashboard's polls (default: what "
+                             "the event page tells live.js, 10 s during the night)")
+    parser.add_argument("--dash-duration", type=float, default=20.0,
+                        help="dashboards: seconds per phase (20: every dashboard polls twice)")
+    parser.add_argument("--dash-retry-budget", type=float, default=150.0,
+                        help="dashboards: seconds the run may spend repeating groups disturbed "
+                             "by other load (a group is about 130 s)")
     fanout.add_arguments(parser, prefix="fanout-")
     args = parser.parse_args()
 
     if args.fanout_count < 4:
         parser.error("--fanout-count must be at least 4 (each attendee picks three others)")
-    only = args.only or ["checkin", "fanout"]
+    if args.dash_pollers < 1:
+        parser.error("--dash-pollers must be at least 1")
+    only = args.only or ["checkin", "dashboards", "fanout"]
 
     # A plain SIGTERM (timeout, CI) still unwinds, so gunicorn (and the push service) stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -1022,6 +1522,8 @@ def main() -> int:
     out: dict = {}
     if "checkin" in only:
         out.update(run_checkin(args))
+    if "dashboards" in only:
+        out["dashboards"] = run_dashboards(args)
     if "fanout" in only:
         options = fanout.options(args, "fanout-")
         print(f"\nEventMate benchmark (morning fan-out): {options.count} due prompts, `flask send-prompts` "
