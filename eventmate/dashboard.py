@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import astuple, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -81,6 +81,13 @@ def _count(query) -> sa.ScalarSelect:
 
 def live(session, event: Event) -> Live:
     """The live counters, in one query."""
+    return live_and_span(session, event)[0]
+
+
+def live_and_span(session, event: Event) -> tuple[Live, datetime | None, datetime | None]:
+    """The live counters and the first and last arrival, in one query: together they change
+    whenever the page would (the chart is made of the arrivals), so a poll can answer 304
+    from them without reading every arrival."""
     e = event.id
     checked = sa.and_(Attendee.event_id == e, Attendee.checked_in_at.is_not(None))
     imported = sa.and_(Attendee.event_id == e, Attendee.imported_at.is_not(None),
@@ -105,8 +112,19 @@ def live(session, event: Event) -> Live:
         _count(pushed),
         _count(sa.select(sa.func.count()).select_from(Attendee).where(imported)),
         _count(sa.select(sa.func.count()).select_from(Attendee).where(imported, checked)),
+        _count(sa.select(sa.func.min(Attendee.checked_in_at)).where(checked)),
+        _count(sa.select(sa.func.max(Attendee.checked_in_at)).where(checked)),
     )).one()
-    return Live(*(int(v or 0) for v in row))
+    return Live(*(int(v or 0) for v in row[:-2])), _utc(row[-2]), _utc(row[-1])
+
+
+def _utc(value):
+    """min()/max() of a UTC column come back naive on SQLite."""
+    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
 
 
 def timeline(session, event: Event) -> Timeline:
