@@ -139,3 +139,30 @@ def test_who_is_here_finds_people_as_you_type_and_keeps_your_place(live_server, 
         shot(page, f"my-three-slots-{'dark' if dark else 'light'}")
         page.context.close()
     assert [p for p in contexts.problems if "409" not in p[2]] == []
+
+
+def test_check_in_without_stumbles_and_within_its_budget(live_server, contexts, make_organiser, make_event):
+    """The form says where and when, Enter moves on instead of sending a half-filled form, the
+    optional fields are in sight, and the first load stays light for venue wifi."""
+    origin = live_server.url
+    event = _on_now(make_event, make_organiser(), name="Thursday founders evening")
+    page = contexts.phone().new_page()
+    sizes = []
+    page.on("requestfinished", lambda request: sizes.append((request.url, request.resource_type,
+                                                            request.sizes()["responseBodySize"])))
+    page.goto(f"{origin}{event.checkin_path}")
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello! A little about you")
+    expect(page.locator("[data-event-when]")).to_contain_text("The Corner Room, 12 Market Street")
+    expect(page.get_by_label("Your name", exact=True)).to_have_attribute("autocapitalize", "words")
+    expect(page.get_by_label(re.compile("^Email"))).to_be_visible()  # not folded away
+    expect(page.get_by_role("link", name=re.compile("Already checked in on another phone"))).to_be_visible()
+    total = sum(size for _url, _kind, size in sizes)
+    script = sum(size for _url, kind, size in sizes if kind == "script")
+    print(f"check-in first load: {len(sizes)} requests, {total} bytes on the wire, {script} of script")
+    assert len(sizes) <= 6 and total <= 50 * 1024 and script <= 15 * 1024, sizes
+    page.get_by_label("Your name", exact=True).fill("Zoë Ōkubo")
+    page.get_by_label("Your name", exact=True).press("Enter")
+    expect(page.get_by_label("What I do", exact=True)).to_be_focused()
+    assert page.url.endswith(event.checkin_path)  # nothing was sent
+    assert contexts.problems == []
