@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from e2e.test_door import fill_profile, open_details, too_wide
+from e2e.test_door import fill_profile, too_wide
 
 pytestmark = [pytest.mark.e2e]
 
