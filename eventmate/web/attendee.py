@@ -46,12 +46,17 @@ class NotCheckedInHere(Exception):
 
 @bp.errorhandler(NotCheckedInHere)
 def _not_checked_in(error):
+    if wants_json():  # a page's script: it must tell "refused" from "offline"
+        return jsonify(error="not_checked_in",
+                       message=f"This phone isn't checked in at {error.event.name} any more."), 403
     return render_template("attendee/not_here.html", event=error.event, values={}, errors={}), 403
 
 
 @bp.errorhandler(NotFound)
 def _not_found_at_event(error):
     """Inside an event, a missing thing leads back to the event, not the front page."""
+    if wants_json():
+        return jsonify(error=error.code, message=error.message), 404
     slug = (request.view_args or {}).get("slug")
     event = checkin.find_event(db.session, slug) if slug else None
     return render_template("errors/error.html", status=404, message=error.message, event=event), 404
@@ -288,12 +293,15 @@ def _back(event) -> str:
     return target or url_for("attendee.home", slug=event.slug)
 
 
+NOT_IN_THREE = "They're not one of your three any more, so notes about them can't be saved here."
+
+
 @bp.route("/e/<slug>/notes/<id:person_id>", methods=["GET", "POST"])
 def person_notes(slug: str, person_id: int):
     """My private listening notes about one of my three."""
     event, me = _me(slug)
     if not picks.is_picked(db.session, me, person_id):
-        raise NotFound()
+        raise NotFound(NOT_IN_THREE if request.method == "POST" else None)
     person = notes.subject_for(db.session, me, person_id)
     if request.method == "GET":
         note = notes.note_about(db.session, me, person.id)
