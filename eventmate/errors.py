@@ -133,3 +133,12 @@ class CoffeeChanged(DomainError):
     code = "coffee_changed"
     status = 409
     message = "This invitation changed while you were looking. Here's where it stands now."
+
+
+class ClientIdReused(DomainError):
+    """A save id already used for a different change: never taken for a replay."""
+
+    code = "client_id_reused"
+    status = 409
+    message = ("This save arrived with the id of an earlier, different save, so we didn't keep it. "
+               "Your text is still here: edit it or reload the page, and it will save.")

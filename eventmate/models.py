@@ -405,6 +405,13 @@ class NoteSave(db.Model):
     client_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
     note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: SHA-256 of the change (whom it is about, the fields it set, the values they were based
+    #: on): the same id with another change is refused, not taken for a replay. NULL for saves
+    #: made before changes were recorded.
+    change_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    #: What the save did, as JSON (fields saved, conflicts with both versions): a replay is
+    #: answered with exactly this. NULL for saves made before results were recorded.
+    result: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class Device(db.Model):

@@ -213,6 +213,7 @@ EVENT_FIELDS = {"name": fixed("Thursday founders evening"), "venue": fixed("The 
                 "starts_local": fixed("2026-05-14T18:00"), "ends_local": fixed("2026-05-14T22:00"),
                 "prompt_hour": fixed("9", "0", "23")}
 NOTE_FIELDS = {**{name: fixed("a podcast about small presses", "") for name, _ in notes.PROMPTS},
+               **{notes.BASE + name: fixed("a podcast about small presses", "") for name, _ in notes.PROMPTS},
                "client_id": client_ids}
 LETTER_FIELDS = {"body": fixed("Hi Ben,\n\nLovely to meet you."), "client_id": client_ids}
 PASSWORDS = {"new_password": fixed("a new long password"), "new_password_again": fixed("a new long password")}

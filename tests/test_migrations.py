@@ -148,6 +148,8 @@ def assert_rows_kept(url: str) -> None:
         assert scalars("SELECT picked_id FROM pick WHERE picker_id = 1 ORDER BY slot") == [2, 3]
         assert scalars("SELECT offer FROM note WHERE id = 1") == ["Intro to Luís"]
         assert scalars("SELECT note_id FROM note_save") == [1]
+        # A save from before changes were recorded: no hash, no result (answered as "saved").
+        assert conn.execute(sa.text("SELECT change_hash, result FROM note_save")).all() == [(None, None)]
         assert scalars("SELECT used_by_id FROM invitation") == [2]
         assert scalars("SELECT subscription_id FROM push_delivery WHERE message_id = 1") == [1]
         assert scalars("SELECT body FROM letter") == ["Lovely to meet you, Zoë."]

@@ -121,8 +121,9 @@ def test_a_replayed_save_changes_nothing(session, room):
     _event, p = room
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     notes.save(session, p["Ana"], p["Bea"].id, {"working_on": "v1"}, first)
-    notes.save(session, p["Ana"], p["Bea"].id, {"working_on": "v2"}, second)
-    notes.save(session, p["Ana"], p["Bea"].id, {"working_on": "v1"}, first)  # old outbox replay
+    notes.save(session, p["Ana"], p["Bea"].id, {"working_on": "v2", "base_working_on": "v1"}, second)
+    replay = notes.save(session, p["Ana"], p["Bea"].id, {"working_on": "v1"}, first)  # old outbox replay
+    assert replay.is_replay and replay.saved == {"working_on": "v1"} and not replay.conflicts
     assert notes.note_about(session, p["Ana"], p["Bea"].id).working_on == "v2"
     assert session.scalar(sa.select(sa.func.count()).select_from(NoteSave)) == 2
     assert session.scalar(sa.select(sa.func.count()).select_from(Note)) == 1

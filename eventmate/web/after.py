@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
 from .. import coffee, followup, ics, letters, picks
 from ..contact import addresses
 from ..errors import CannotWrite, CoffeeChanged, NotFound, SlowDown, ValidationFailed
 from ..extensions import db
 from .attendee import NotCheckedInHere, _me, _not_checked_in, _not_found_at_event
+from .errors import wants_json
 from .templating import public_url
 
 bp = Blueprint("after", __name__)
@@ -28,6 +29,8 @@ bp.register_error_handler(NotFound, _not_found_at_event)
 @bp.errorhandler(CannotWrite)
 @bp.errorhandler(SlowDown)
 def _refused(error):
+    if wants_json():
+        return jsonify(error=error.code, message=error.message), error.status
     slug = (request.view_args or {}).get("slug")
     event, _me_ = _me(slug)
     return render_template("attendee/pick_problem.html", event=event, message=error.message), error.status

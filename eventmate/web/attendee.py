@@ -23,6 +23,7 @@ from .. import checkin, clock, followup, letters, notes, people, picks, qr, toke
 from ..errors import (
     CheckInClosed,
     CheckInKeyInvalid,
+    ClientIdReused,
     DomainError,
     NotFound,
     PickLimitReached,
@@ -47,12 +48,17 @@ class NotCheckedInHere(Exception):
 
 @bp.errorhandler(NotCheckedInHere)
 def _not_checked_in(error):
+    if wants_json():  # a page's script: it must tell "refused" from "offline"
+        return jsonify(error="not_checked_in",
+                       message=f"This phone isn't checked in at {error.event.name} any more."), 403
     return render_template("attendee/not_here.html", event=error.event, values={}, errors={}), 403
 
 
 @bp.errorhandler(NotFound)
 def _not_found_at_event(error):
     """Inside an event, a missing thing leads back to the event, not the front page."""
+    if wants_json():
+        return jsonify(error=error.code, message=error.message), 404
     slug = (request.view_args or {}).get("slug")
     event = checkin.find_event(db.session, slug) if slug else None
     return render_template("errors/error.html", status=404, message=error.message, event=event), 404
@@ -346,33 +352,68 @@ def _back(event) -> str:
     return target or url_for("attendee.home", slug=event.slug)
 
 
+NOT_IN_THREE = "They're not one of your three any more, so notes about them can't be saved here."
+CONFLICT = ("This changed on another screen while you were writing, so we kept both: "
+            "yours is in the box, the other version is just below it.")
+
+
 @bp.route("/e/<slug>/notes/<id:person_id>", methods=["GET", "POST"])
 def person_notes(slug: str, person_id: int):
-    """My private listening notes about one of my three."""
+    """My private listening notes about one of my three.
+
+    A save merges per field (`notes.save`). The page's script asks for JSON: the answer is
+    `{"saved": true, ...}`, or CONTRACT's error shape, with both versions on a conflict (409).
+    """
     event, me = _me(slug)
     if not picks.is_picked(db.session, me, person_id):
-        raise NotFound()
+        raise NotFound(NOT_IN_THREE if request.method == "POST" else None)
     person = notes.subject_for(db.session, me, person_id)
     if request.method == "GET":
         note = notes.note_about(db.session, me, person.id)
-        values = {name: getattr(note, name) for name, _ in notes.PROMPTS} if note else {}
-        return render_template("attendee/notes.html", event=event, person=person, values=values,
-                               errors={}, client_id=str(uuid.uuid4()), prompts=notes.PROMPTS,
-                               note=note, max_len=notes.MAX_LEN)
+        values = notes.values_of(note)
+        return _notes_page(event, person, values, values, {}, note, 200)
     client_id = request.form.get("client_id", "")
+    sent_base = {name: request.form.get(notes.BASE + name, "") for name in notes.FIELDS}
     try:
-        note = notes.save(db.session, me, person.id, request.form, client_id)
+        result = notes.save(db.session, me, person.id, request.form, client_id)
     except ValidationFailed as error:
         if wants_json():
             return jsonify(error=error.code, message=" ".join(error.errors.values()),
                            fields=error.errors), 422
-        return render_template("attendee/notes.html", event=event, person=person, values=request.form,
-                               errors=error.errors, client_id=client_id, prompts=notes.PROMPTS,
-                               note=None, max_len=notes.MAX_LEN), 422
+        return _notes_page(event, person, request.form, sent_base, error.errors, None, 422,
+                           client_id=client_id)
+    except ClientIdReused as error:
+        if wants_json():
+            return jsonify(error=error.code, message=error.message), 409
+        return _notes_page(event, person, request.form, sent_base, {"form": error.message}, None, 409)
+    saved_at = format_local(result.saved_at, event.zone, "%H:%M")
+    if result.conflicts:
+        if wants_json():
+            return jsonify(error="note_conflict", message=CONFLICT, conflicts=result.conflicts,
+                           values=result.saved, saved_at=saved_at), 409
+        # The form again: my text in the boxes, the other version beside each; its base is
+        # now that version, so saving again keeps mine, knowingly.
+        errors = {name: _other_version(c["theirs"]) for name, c in result.conflicts.items()}
+        base = {**sent_base, **result.saved, **{n: c["theirs"] for n, c in result.conflicts.items()}}
+        return _notes_page(event, person, request.form, base, errors, result.note, 409)
     if wants_json():  # the page's autosave
-        return jsonify(saved=True, saved_at=format_local(note.updated_at, event.zone, "%H:%M"))
+        return jsonify(saved=True, saved_at=saved_at, values=result.saved)
     flash(f"Notes about {person.name} saved. Only you can see them.", "success")
     return redirect(url_for("attendee.home", slug=event.slug))
+
+
+def _other_version(theirs: str) -> str:
+    if not theirs:
+        return "Another screen cleared this while you were writing. Save again to keep yours."
+    return (f"Another screen changed this while you were writing. It now says: “{theirs}” "
+            "Save again to keep yours instead, or copy what you need from it.")
+
+
+def _notes_page(event, person, values, base, errors, note, status, client_id=None):
+    """The notes form: each box with the value it is based on, and a fresh save id."""
+    return render_template("attendee/notes.html", event=event, person=person, values=values, base=base,
+                           errors=errors, client_id=client_id or str(uuid.uuid4()), prompts=notes.PROMPTS,
+                           note=note, max_len=notes.MAX_LEN), status
 
 
 @bp.get("/e/<slug>/qr")
