@@ -7,7 +7,7 @@ one of their ids is answered "saved" with the note as it is now (as before), and
 still refused for a note about anyone else. No note's text changes.
 
 Revision ID: 42963182a70c
-Revises: 9b3289a52a26
+Revises: 84d5b31f3ea1
 Create Date: 2026-12-01 23:50:00.000000
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '42963182a70c'
-down_revision = '9b3289a52a26'
+down_revision = '84d5b31f3ea1'
 branch_labels = None
 depends_on = None
 
