@@ -86,6 +86,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: four workers opening their pools at once
+    # overflow it, and the kernel then drops their handshakes for seconds at a time.
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         if not isinstance(sys.exc_info()[1], OSError):  # a client hanging up is not news

@@ -110,7 +110,7 @@ def _this_device(app, client) -> int:
 def test_signing_this_phone_out_forgets_the_event_here(app, ana):
     mine = phone(app, ana.person.code)
     done = post(mine, f"{ana.you}/devices/sign-out", {"device": str(_this_device(app, mine))})
-    assert done.status_code == 302 and done.headers["Location"].endswith("/return")
+    assert done.status_code == 302 and done.headers["Location"].endswith("/return?signed_out=1")
     assert mine.get(ana.home).status_code == 403
     # The code still works: signing out one phone is not losing the way back.
     assert post(mine, "/return", {"code": ana.person.code}).status_code == 302

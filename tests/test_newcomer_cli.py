@@ -123,7 +123,7 @@ def test_demo_on_a_later_day_is_an_evening_on_now(app, runner, client):
         assert result.exit_code == 0 and "Traceback" not in result.output, result.output
         assert "Demo ready" in result.output
         form = client.get(_checkin_link(result.output))
-        assert form.status_code == 200 and "Tell people a little about you" in text(form), later
+        assert form.status_code == 200 and "A little about you" in text(form), later
         with app.app_context():
             event = db.session.scalar(sa.select(Event))
             assert event.starts_at <= clock.now() < event.ends_at
