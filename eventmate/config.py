@@ -112,6 +112,9 @@ def load(instance_path: str) -> dict:
         # A note page stays open all evening: tie CSRF tokens to the session, not the hour.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        # werkzeug's scrypt (n=2^15, r=8): tens of milliseconds per log-in by design. The test
+        # suite alone sets a cheap method; nothing reads it from the environment.
+        "PASSWORD_HASH_METHOD": "scrypt",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -147,6 +150,9 @@ def load(instance_path: str) -> dict:
             "text/html", "text/css", "application/javascript", "application/json",
             "image/svg+xml", "text/csv", "application/manifest+json",
         ],
+        # An organiser's open event page polls its live numbers every 10 s; each server process
+        # keeps what it answered for this long (per event), however many dashboards are open.
+        "LIVE_POLL_CACHE_SECONDS": 5.0,
         # Only honoured when TESTING: lets a live test server run at a chosen time.
         "TEST_NOW": None,
     }

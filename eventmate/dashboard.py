@@ -8,6 +8,7 @@ size of the room (tests count them with 10 and 2,000 attendees).
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +23,43 @@ from .models import Attendee, Coffee, DeviceAttendee, Event, FollowUp, Message, 
 #: Arrivals are counted per bucket; a long event gets wider buckets so the chart stays readable.
 BUCKETS = (5, 10, 15, 30, 60, 120, 240, 720, 1440)
 MAX_BARS = 48
+
+
+@dataclass
+class Poll:
+    """One version of an event's live fragment: its ETag, and its HTML once rendered."""
+
+    tag: str
+    body: str | None
+
+
+class PollCache:
+    """Each event's latest poll, kept a few seconds in this process (monotonic clock); one per
+    app, in `app.extensions["eventmate.polls"]`.
+
+    No lock: a sync worker serves one request at a time, and under a threaded server two
+    requests missing at once each compute it, which costs a query and nothing else."""
+
+    LIMIT = 512  # events with a dashboard open at once, per process, before the oldest go
+
+    def __init__(self) -> None:
+        self._items: dict[int, tuple[float, Poll]] = {}
+
+    def get(self, event_id: int, seconds: float, make) -> Poll:
+        now = time.monotonic()
+        item = self._items.get(event_id)
+        if item is not None and item[0] > now:
+            return item[1]
+        poll = make()
+        if len(self._items) >= self.LIMIT:
+            self._items = {k: v for k, v in self._items.items() if v[0] > now}
+            if len(self._items) >= self.LIMIT:
+                self._items.clear()
+        self._items[event_id] = (now + seconds, poll)
+        return poll
+
+    def clear(self) -> None:
+        self._items.clear()
 
 
 @dataclass(frozen=True)

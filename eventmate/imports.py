@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from . import checkin, clock, tokens
 from .errors import ValidationFailed
 from .models import Attendee, Event, Organiser, search_text_for
-from .roster import FORMULA_START, _record
+from .roster import FORMULA_START, record_action
 from .validation import EMAIL_RE, clean_text
 
 #: An export of 10,000 registrations with every Eventbrite column is about 4 MB.
@@ -280,7 +280,7 @@ def confirm(session, event: Event, organiser: Organiser, data: bytes) -> Importe
                 return_code_hash=tokens.digest(tokens.random_code(checkin.RETURN_CODE_LENGTH)),
                 pickme_token=tokens.random_code(checkin.PICKME_LENGTH).lower()))
         if result.new:
-            _record(session, event, organiser, "import", None)
+            record_action(session, event, organiser, "import", None)
         try:
             session.commit()
         except IntegrityError:  # another import of the same people committed first

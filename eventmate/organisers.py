@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -29,8 +30,25 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 200
 INVITATION_LIFETIME = timedelta(days=7)
 RESET_LIFETIME = timedelta(hours=1)
-# Checked against when the email is unknown, so a wrong email costs as much as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+#: Checked against when the email is unknown, so a wrong email costs as much as a wrong
+#: password: one per hashing method (see `_method`), made when first needed.
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _method() -> str:
+    """How passwords are hashed (config.py: scrypt; the test suite picks a cheap method)."""
+    return current_app.config["PASSWORD_HASH_METHOD"]
+
+
+def _hash(password: str) -> str:
+    return generate_password_hash(password, method=_method())
+
+
+def _dummy_hash() -> str:
+    method = _method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def has_organisers(session) -> bool:
@@ -82,7 +100,7 @@ def _read_new_password(data: dict, fields: Fields | None = None) -> str:
 def _insert_organiser(session, email: str, password: str, *, founder: bool) -> Organiser:
     organiser = Organiser(
         email=email,
-        password_hash=generate_password_hash(password),
+        password_hash=_hash(password),
         created_at=clock.now(),
         is_founder=founder,
     )
@@ -172,7 +190,7 @@ def authenticate(session, email: str, password: str) -> Organiser:
     with reading(session):
         organiser = session.scalar(sa.select(Organiser).where(Organiser.email == email))
     if organiser is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         raise BadCredentials()
     if not check_password_hash(organiser.password_hash, password or ""):
         raise BadCredentials()
@@ -192,7 +210,7 @@ def change_password(session, organiser: Organiser, data: dict) -> None:
 
 
 def _set_password(session, organiser: Organiser, password: str) -> None:
-    organiser.password_hash = generate_password_hash(password)
+    organiser.password_hash = _hash(password)
     end_sessions(session, organiser, commit=False)
     # A new password also retires every reset link still in someone's inbox.
     session.execute(

@@ -91,7 +91,9 @@ def table(session, event: Event, query: str = "", sort: str = DEFAULT_SORT, page
                  query=query, sort=sort, show=show)
 
 
-def _record(session, event: Event, organiser: Organiser, action: str, attendee: Attendee | None) -> None:
+def record_action(session, event: Event, organiser: Organiser, action: str,
+                  attendee: Attendee | None) -> None:
+    """Log an organiser's action on the event (door, export, import) in its table and the log."""
     session.add(OrganiserAction(event_id=event.id, organiser_id=organiser.id, action=action,
                                 attendee_id=attendee.id if attendee else None, created_at=clock.now()))
     log.info("organiser %s: event=%s organiser=%s attendee=%s", action, event.id, organiser.id,
@@ -130,7 +132,7 @@ def check_in_by_hand(session, event: Event, organiser: Organiser, data: dict, do
         if attendee is None or attendee.event_id != event.id or attendee.deleted_at is not None:
             raise ValidationFailed({"form": "This form has expired. Please fill it in again."}) from None
         return attendee, hand_over_code(session, event, organiser, attendee.id)[1]
-    _record(session, event, organiser, "door_check_in", attendee)
+    record_action(session, event, organiser, "door_check_in", attendee)
     session.commit()
     return attendee, code
 
@@ -148,7 +150,7 @@ def undo(session, event: Event, organiser: Organiser, attendee_id: int) -> Atten
     if attendee.checked_in_at is not None:
         attendee.checked_in_at = None
         attendee.left_at = None
-        _record(session, event, organiser, "door_undo", attendee)
+        record_action(session, event, organiser, "door_undo", attendee)
         session.commit()
     return attendee
 
@@ -162,7 +164,7 @@ def check_in_again(session, event: Event, organiser: Organiser, attendee_id: int
         attendee.left_at = None
         if attendee.checkin_token_hash is None:  # never checked in by QR
             attendee.checked_in_by_id = organiser.id
-        _record(session, event, organiser, "door_check_in", attendee)
+        record_action(session, event, organiser, "door_check_in", attendee)
         session.commit()
     return attendee
 
@@ -174,7 +176,7 @@ def hand_over_code(session, event: Event, organiser: Organiser, attendee_id: int
     on_a_phone = session.scalar(sa.select(sa.exists().where(DeviceAttendee.attendee_id == attendee.id)))
     if attendee.checked_in_by_id is None or on_a_phone:
         raise CannotHandOver()
-    _record(session, event, organiser, "door_code", attendee)
+    record_action(session, event, organiser, "door_code", attendee)
     code = checkin.new_return_code(session, attendee)  # commits
     return attendee, code
 
@@ -219,6 +221,6 @@ def export_csv(session, event: Event, organiser: Organiser) -> bytes:
         when = at.astimezone(event.zone).strftime("%Y-%m-%d %H:%M")
         writer.writerow([_cell(v) for v in (name, what, how, looking, when,
                                             email if consent else "", contact if consent else "")])
-    _record(session, event, organiser, "export", None)
+    record_action(session, event, organiser, "export", None)
     session.commit()
     return "\ufeff".encode() + out.getvalue().encode("utf-8")

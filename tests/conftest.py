@@ -58,8 +58,13 @@ def need(condition: bool, reason: str) -> None:
 
 
 def test_config(url: str, **extra) -> dict:
+    # Passwords are hashed with a cheap method here: scrypt's ~0.1 s per organiser made and per
+    # log-in added minutes to the suite. test_trust_auth checks that the app itself uses scrypt.
     return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret",
-            "PUSH_ALLOW_LOOPBACK": True, **extra}
+            "PUSH_ALLOW_LOOPBACK": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            # Tests read the dashboard right after changing the data; test_dashboard checks the
+            # few seconds a server process keeps a poll.
+            "LIVE_POLL_CACHE_SECONDS": 0, **extra}
 
 
 def migrate(url: str) -> None:

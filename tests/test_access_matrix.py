@@ -410,11 +410,14 @@ def refused_as_expected(cell: Cell, response) -> bool:
     return response.status_code == cell.expected
 
 
-def run(app, world, cell: Cell, seen: set, problems: list) -> None:
+def run(app, world, cell: Cell, seen: set, problems: list, before: dict | None = None) -> dict | None:
+    """Send one cell and check it. Returns the database as it is after a compared cell, which is
+    the next cell's "before" (the snapshot is most of the matrix's time: take it once per cell)."""
     with app.app_context():
         limiter.reset()  # the matrix sends more requests than a person would: limits are tested elsewhere
     compare = not cell.allowed or cell.method == "GET"
-    before = snapshot(app) if compare else None
+    if compare and before is None:
+        before = snapshot(app)
     response = send(world, cell)
     body = response.get_data().decode("utf-8", "replace")
     response.close()  # a file response (sw.js) holds its file until closed, as a WSGI server would
@@ -424,7 +427,7 @@ def run(app, world, cell: Cell, seen: set, problems: list) -> None:
             print(f"{status} {'allowed' if cell.allowed else 'refused'} {cell}", file=log)
     if status >= 500:
         problems.append(f"{cell}: {status}")
-        return
+        return None
     if cell.allowed:
         ok = cell.access.get_ok if cell.method == "GET" else cell.access.write_ok
         to_login = status == 302 and "/organiser/login" in response.headers.get("Location", "")
@@ -437,10 +440,13 @@ def run(app, world, cell: Cell, seen: set, problems: list) -> None:
     for key in leaks(world, cell, body + " " + response.headers.get("Location", ""), keys):
         problems.append(f"{cell}: LEAK of {key}")
     seen.update(k for k in VISIBLE_TO if cell.role in VISIBLE_TO[k] and any(f in body for f in forms(world.plant[k])))
-    if compare:
-        diff = changed(before, snapshot(app))
-        if diff:
-            problems.append(f"{cell}: database changed by a {'refused' if not cell.allowed else 'GET'} request: {diff}")
+    if not compare:
+        return None
+    after = snapshot(app)
+    diff = changed(before, after)
+    if diff:
+        problems.append(f"{cell}: database changed by a {'refused' if not cell.allowed else 'GET'} request: {diff}")
+    return after
 
 
 @pytest.mark.parametrize("moment", ["evening", "morning"])
@@ -458,8 +464,9 @@ def test_access_matrix(app, world, moment, capsys):
     writes = sorted((c for c in every if c.allowed and c.method != "GET"), key=lambda c: c.access.order)
     problems: list[str] = []
     seen: set = set()
+    state = None
     for cell in first + writes:
-        run(app, world, cell, seen, problems)
+        state = run(app, world, cell, seen, problems, before=state)
     routes = len({c.endpoint for c in every})
     with capsys.disabled():
         print(f"\naccess matrix on {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}, {moment}: {routes} routes, "

@@ -106,6 +106,37 @@ def test_polling_answers_304_until_something_changes(app, client, night):
     assert changed.headers["ETag"] != first.headers["ETag"]
 
 
+def test_a_server_process_keeps_each_events_poll_for_a_few_seconds(make_app, make_organiser, make_event):
+    """Fifty dashboards on one busy door: within LIVE_POLL_CACHE_SECONDS a process answers from
+    what it last counted (no query, whoever asks), then counts again; access is still checked on
+    every poll, and each event keeps its own numbers."""
+    app = make_app(LIVE_POLL_CACHE_SECONDS=3600)
+    organiser, stranger = make_organiser(), make_organiser()
+    event, other = make_event(organiser), make_event(organiser, name="Another night")
+    clock.set_now(NIGHT)
+    arrive(app, event, "Ana", NIGHT)
+    clock.set_now(NIGHT)
+    door, office, nosy = app.test_client(), app.test_client(), app.test_client()
+    login(door, organiser)
+    login(office, organiser)
+    login(nosy, stranger)
+    url = f"/organiser/events/{event.id}/live"
+    first = door.get(url)
+    assert 'data-checked-in>1<' in text(first)
+    arrive(app, event, "Ben", NIGHT)
+    clock.set_now(NIGHT)
+    with counting(app) as kept:
+        again = office.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304  # Ben is not counted yet: this is the kept poll
+    assert nosy.get(url).status_code == 404
+    assert 'data-checked-in>0<' in text(door.get(f"/organiser/events/{other.id}/live"))
+    app.extensions["eventmate.polls"].clear()  # as when the few seconds are up
+    with counting(app) as counted:
+        fresh = office.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert fresh.status_code == 200 and 'data-checked-in>2<' in text(fresh)
+    assert len(kept) < len(counted), (len(kept), len(counted))
+
+
 def test_a_compressed_poll_gets_its_304_from_the_counters_alone(app, client, night):
     """Found by the dashboards benchmark: a compressed answer's ETag comes back as "<tag>:br",
     which the view never matched, so every poll read every arrival and rendered the page,

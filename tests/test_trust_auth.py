@@ -17,7 +17,7 @@ from conftest import text as raw_text
 from flask_migrate import upgrade
 from smtp_fixtures import smtp_server_fixture  # noqa: F401
 
-from eventmate import clock, create_app, tokens
+from eventmate import clock, create_app, organisers, tokens
 from eventmate.extensions import db
 from eventmate.models import Organiser
 from eventmate.web import device
@@ -107,6 +107,24 @@ def test_the_upgrade_keeps_sessions_and_marks_the_earliest_organiser_as_founder(
 def change(client, current=PASSWORD, new=NEW_PASSWORD, again=None):
     return post(client, "/organiser/password", {"current_password": current, "new_password": new,
                                                 "new_password_again": new if again is None else again})
+
+
+def test_outside_the_tests_passwords_are_stored_as_scrypt_hashes(database_url):
+    """The suite hashes with a cheap method (conftest): the app's own setting is scrypt, for
+    new accounts, changed passwords and the unknown-email decoy alike."""
+    config = {key: value for key, value in app_config(database_url).items() if key != "PASSWORD_HASH_METHOD"}
+    app = create_app(config)
+    with app.app_context():
+        organiser = organisers.create_organiser(db.session, {"email": "s@example.org", "password": PASSWORD})
+        db.session.commit()
+        assert organiser.password_hash.startswith("scrypt:32768:8:1$")
+        organisers.change_password(db.session, organiser, {
+            "current_password": PASSWORD, "new_password": "another long one", "new_password_again": "another long one"})
+        assert organiser.password_hash.startswith("scrypt:32768:8:1$")
+        assert organisers._dummy_hash().startswith("scrypt:")
+        assert organisers.authenticate(db.session, "s@example.org", "another long one").id == organiser.id
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_password_change_checks_like_sign_up_and_says_what_is_wrong(client, make_organiser):

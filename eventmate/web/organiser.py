@@ -346,9 +346,32 @@ def _live_figures(ev) -> dict:
 @bp.get("/events/<id:event_id>/live")
 @login_required
 def live(event_id: int):
-    """The live part of the event page, for the page's polling: 304 when nothing changed,
-    so dozens of open dashboards cost a few cheap queries each and no rendering."""
+    """The live part of the event page, for the page's polling: 304 when nothing changed.
+
+    What a poll computes is kept for LIVE_POLL_CACHE_SECONDS per server process and event, so
+    fifty open dashboards during a busy door cost each process one count every few seconds,
+    not five a second (the numbers are at most that much behind; the page polls every 10 s).
+    Access is checked on every poll; what is kept is the same for everyone who may see it."""
     ev = _my_event(event_id)
+    seconds = current_app.config["LIVE_POLL_CACHE_SECONDS"]
+    if seconds > 0:
+        polls = current_app.extensions.setdefault("eventmate.polls", dashboard.PollCache())
+        poll = polls.get(ev.id, seconds, lambda: _live_poll(ev))
+    else:
+        poll = _live_poll(ev)
+    if _client_has(poll.tag):
+        response = Response(status=304)
+    else:
+        if poll.body is None:  # kept from a poll that answered 304: render it once now
+            poll.body = render_template("organiser/_live.html", event=ev, **_live_figures(ev))
+        response = Response(poll.body)
+    response.set_etag(poll.tag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _live_poll(ev) -> dashboard.Poll:
+    """The version of the live numbers and, unless the client already has it, the fragment."""
     kept = retention.kept(ev)
     if kept is not None:
         figures = _live_figures(ev)
@@ -364,13 +387,8 @@ def live(event_id: int):
         tag = dashboard.etag(counters, after, funnel, str(first), str(last), tick)
         figures = None if _client_has(tag) else {"live": counters, "after": after, "funnel": funnel,
                                                  "timeline": dashboard.timeline(db.session, ev)}
-    if _client_has(tag):
-        response = Response(status=304)
-    else:
-        response = Response(render_template("organiser/_live.html", event=ev, **figures))
-    response.set_etag(tag)
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    body = None if figures is None else render_template("organiser/_live.html", event=ev, **figures)
+    return dashboard.Poll(tag=tag, body=body)
 
 
 def _client_has(tag: str) -> bool:

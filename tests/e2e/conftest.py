@@ -15,6 +15,7 @@ import gc
 import itertools
 import shutil
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -47,6 +48,16 @@ PHONE = {
 }
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 TIMEOUT_MS = 10_000
+
+
+def event_on_now(make_event, organiser, **form):
+    """An evening that started half an hour ago and ends in two hours: the live server runs on
+    the wall clock, so check-in is open whenever the test runs."""
+    now = datetime.now(UTC)
+    return make_event(organiser, **{"timezone": "UTC",
+                                    "starts_local": (now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
+                                    "ends_local": (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+                                    **form})
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,8 @@ from eventmate import clock, letters, picks
 from eventmate.extensions import db
 from eventmate.models import Attendee, Message
 
+from .conftest import event_on_now
+
 pytestmark = [pytest.mark.e2e]
 
 
@@ -30,11 +32,7 @@ def _log_in(context, origin, organiser):
 
 
 def _on_now(make_event, organiser):
-    """An evening that started half an hour ago (the live server runs on the wall clock)."""
-    now = datetime.now(UTC)
-    return make_event(organiser, name="Thursday founders evening", timezone="UTC",
-                      starts_local=(now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
-                      ends_local=(now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    return event_on_now(make_event, organiser, name="Thursday founders evening")
 
 
 def test_the_live_night_updates_while_people_check_in(live_server, contexts, shot, make_organiser,

@@ -6,7 +6,6 @@ never broken inside its key. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -15,16 +14,15 @@ from eventmate import picks
 from eventmate.extensions import db
 from eventmate.models import Attendee
 
+from .conftest import event_on_now
+
 pytestmark = [pytest.mark.e2e]
 
 LONG = "Wolfeschlegelsteinhausenbergerdorffwelchevoralternwarengewissenhaft"
 
 
 def _on_now(make_event, organiser, **form):
-    now = datetime.now(UTC)
-    return make_event(organiser, timezone="UTC", venue="The Corner Room, 12 Market Street",
-                      starts_local=(now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
-                      ends_local=(now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), **form)
+    return event_on_now(make_event, organiser, venue="The Corner Room, 12 Market Street", **form)
 
 
 def _as(page, origin, person):

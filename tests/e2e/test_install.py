@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS
+from .conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, event_on_now
 
 pytestmark = [pytest.mark.e2e]
 
@@ -25,10 +24,7 @@ IPHONE = {
 
 
 def _on_now(make_event, organiser):
-    now = datetime.now(UTC)
-    return make_event(organiser, name="Thursday founders evening", timezone="UTC",
-                      starts_local=(now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
-                      ends_local=(now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    return event_on_now(make_event, organiser, name="Thursday founders evening")
 
 
 def _check_in(page, origin, event, name="Ben Okafor"):
