@@ -367,14 +367,21 @@ def send(world, cell: Cell):
 
 
 def snapshot(app) -> dict:
+    """Every row of every table (less IGNORED_COLUMNS), each as one text, sorted per table:
+    one UNION ALL query, since the matrix takes a snapshot per compared cell."""
     with app.app_context():
-        tables = {}
+        sqlite = db.engine.dialect.name == "sqlite"
+        parts = []
         for table in db.metadata.sorted_tables:
-            columns = [c for c in table.columns if c.name not in IGNORED_COLUMNS.get(table.name, ())]
-            rows = db.session.execute(sa.select(*columns).order_by(sa.text("1"))).all()
-            tables[table.name] = sorted(tuple(map(repr, row)) for row in rows)
+            names = [f'"{c.name}"' for c in table.columns if c.name not in IGNORED_COLUMNS.get(table.name, ())]
+            row = (" || char(31) || ".join(f"quote({n})" for n in names) if sqlite
+                   else f"ROW({', '.join(names)})::text")
+            parts.append(f"SELECT '{table.name}' AS t, {row} AS r FROM \"{table.name}\"")  # noqa: S608
+        tables: dict[str, list] = {table.name: [] for table in db.metadata.sorted_tables}
+        for name, row in db.session.execute(sa.text(" UNION ALL ".join(parts))):
+            tables[name].append(row)
         db.session.remove()
-    return tables
+    return {name: sorted(rows) for name, rows in tables.items()}
 
 
 def changed(before: dict, after: dict) -> list[str]:

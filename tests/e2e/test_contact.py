@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from e2e.test_door import fill_profile, too_wide
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.one_database]
 
 ADA = {
     "Your name": "Ada Lovelace",

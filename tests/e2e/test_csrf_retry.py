@@ -29,7 +29,7 @@ from eventmate import picks
 from eventmate.extensions import db
 from eventmate.models import Attendee, Note
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.one_database]
 
 ANA, BEN = "Ana Lima", "Ben Okafor"
 AFTER_ROTATION = "Promised an intro to Marta at Flink (typed after the log-in)"

@@ -18,7 +18,7 @@ from eventmate.models import Attendee, Message
 
 from .conftest import event_on_now
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.one_database]
 
 
 def _log_in(context, origin, organiser):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.one_database]
 
 
 def test_ana_signs_her_other_phone_out_and_takes_her_data(live_server, contexts, shot, make_organiser,

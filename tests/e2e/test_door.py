@@ -246,6 +246,7 @@ def test_organiser_to_checked_in(live_server, contexts, shot):
     assert unexpected == []
 
 
+@pytest.mark.one_database
 def test_long_words_wrap_on_a_phone(live_server, contexts, shot, make_organiser, make_event):
     now = datetime.now(UTC)
     event = make_event(

@@ -16,7 +16,7 @@ from eventmate.models import Attendee
 
 from .conftest import event_on_now
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.one_database]
 
 LONG = "Wolfeschlegelsteinhausenbergerdorffwelchevoralternwarengewissenhaft"
 

@@ -496,6 +496,7 @@ def test_from_the_prompt_to_three_notes_and_a_booked_coffee(live_server, context
 
 # --- 2. Ben suggests a time of his own ----------------------------------------------------
 
+@pytest.mark.one_database
 def test_ben_counters_once(live_server, contexts, shot, make_organiser, make_event, make_attendee):
     origin, app = live_server.url, live_server.app
     room = the_evening(app, make_organiser, make_event, make_attendee)
@@ -586,6 +587,7 @@ def test_ben_counters_once(live_server, contexts, shot, make_organiser, make_eve
 
 # --- 3. the follow-up page in the dark, with awkward content -------------------------------
 
+@pytest.mark.one_database
 def test_the_follow_up_page_fits_a_phone_in_the_dark(live_server, contexts, shot, make_organiser, make_event,
                                                      make_attendee):
     """Dev is a long, unbreakable name here; Chloé's card has Email and Text. Layout
@@ -651,6 +653,7 @@ def test_the_follow_up_page_fits_a_phone_in_the_dark(live_server, contexts, shot
 WITH_SHARE = """navigator.share = text => { window.__shared = text; return Promise.resolve(); };"""
 
 
+@pytest.mark.one_database
 def test_share_and_copy_only_where_the_browser_can(live_server, contexts, make_organiser, make_event,
                                                    make_attendee):
     origin, app = live_server.url, live_server.app

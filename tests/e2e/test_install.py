@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS, event_on_now
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.one_database]
 
 IPHONE = {
     "viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True,

@@ -15,7 +15,7 @@ from eventmate.models import Invitation
 
 from .test_dashboard import _log_in
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.one_database]
 
 
 def test_invitation_dates_follow_the_browsers_time_zone(live_server, contexts, make_organiser, make_event):

@@ -356,6 +356,7 @@ def test_the_morning_after(live_server, contexts, shot, make_organiser, make_eve
     assert contexts.problems == []
 
 
+@pytest.mark.one_database
 def test_iphone_is_told_to_add_eventmate_to_the_home_screen(live_server, browser, contexts, shot,
                                                            make_organiser, make_event):
     origin = live_server.url

@@ -87,6 +87,7 @@ def kept_on_phone(page) -> dict:
     return page.evaluate("() => JSON.parse(localStorage.getItem('eventmate:notes:' + location.pathname) || '{}')")
 
 
+@pytest.mark.one_database
 def test_removed_from_my_three_in_another_tab_is_refused_not_offline(
         live_server, contexts, make_organiser, make_event, make_attendee):
     origin, app = live_server.url, live_server.app
@@ -168,6 +169,7 @@ def test_typing_then_leaving_at_once_still_saves(
     assert contexts.problems == []
 
 
+@pytest.mark.one_database
 def test_a_server_error_is_retried_with_backoff_and_offline_is_said(
         live_server, contexts, make_organiser, make_event, make_attendee, monkeypatch):
     origin, app = live_server.url, live_server.app
