@@ -5,7 +5,7 @@ Chromium at 390×844, light and dark:
 - the Nu HTML checker finds 0 errors in the HTML the server sent (one JVM for all pages);
 - no page is wider than the screen, no date or time field cuts its value off, and no page
   logs a console error;
-- a full-page screenshot of each, light and dark, in tests/screenshots/sqlite/, to look at.
+- a full-page screenshot of each, light and dark, in tests/screenshots/sqlite*/, to look at.
 
 One evening, and the morning after, on one SQLite database: the pages don't differ by
 database, so PostgreSQL is not run here. axe-core and vnu-jar come from npm (package-lock.json,
