@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test-only tools from npm (axe-core, the Nu HTML checker), pinned in package-lock.json.
+NODE_STAMP := node_modules/.installed
 EVENTMATE_HOST ?= 127.0.0.1
 EVENTMATE_PORT ?= 5000
 export FLASK_APP := app
@@ -14,13 +16,19 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
+$(NODE_STAMP): package-lock.json
+	bash scripts/system-deps.sh
+	if command -v npm >/dev/null 2>&1; then \
+		npm ci --ignore-scripts --no-audit --no-fund && touch $(NODE_STAMP); \
+	else echo "npm is missing: the accessibility and HTML checks will be skipped"; fi
+
 migrate: $(STAMP)
 	$(BIN)/flask db upgrade
 
 run: migrate
 	EVENTMATE_BIN=$(BIN) EVENTMATE_HOST=$(EVENTMATE_HOST) EVENTMATE_PORT=$(EVENTMATE_PORT) bash scripts/run.sh
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -r eventmate app.py -ll
 	bash scripts/system-deps.sh
@@ -42,4 +50,4 @@ demo: migrate
 	$(BIN)/flask demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache tests/screenshots
+	rm -rf $(VENV) node_modules .pytest_cache tests/screenshots

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Make sure the system parts the tests use are here: Debian's chromium and postgresql.
+# Make sure the system parts the tests use are here: Debian's chromium and postgresql, Java
+# (the Nu HTML checker) and Node with npm (installs axe-core and the checker).
 # Installs what is missing when we are root with apt; otherwise says exactly what is missing.
 set -euo pipefail
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+{ command -v node && command -v npm; } >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

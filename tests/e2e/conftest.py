@@ -122,7 +122,8 @@ def live_server(database_url, db_name):
 
 @pytest.fixture
 def contexts(browser):
-    """Make browser contexts: `contexts.organiser()`, `contexts.phone(dark=False)`.
+    """Make browser contexts: `contexts.organiser()`, `contexts.phone(dark=False, **options)`
+    (options go to `browser.new_context`, e.g. `bypass_csp=True`).
 
     `contexts.problems` collects console errors and page exceptions from every page
     (CSP violations, failed loads, script errors) as (context, page URL, text), so a test
@@ -148,9 +149,9 @@ def contexts(browser):
         # A time zone other than UTC, so the form's time-zone pre-fill has to be replaced.
         return watch(browser.new_context(**DESKTOP, timezone_id="Pacific/Auckland"), "organiser")
 
-    def phone(dark: bool = False):
+    def phone(dark: bool = False, **options):
         scheme = "dark" if dark else "light"
-        return watch(browser.new_context(**PHONE, color_scheme=scheme), f"phone-{scheme}")
+        return watch(browser.new_context(**PHONE, color_scheme=scheme, **options), f"phone-{scheme}")
 
     yield SimpleNamespace(organiser=organiser, phone=phone, problems=problems)
     for context in made:
