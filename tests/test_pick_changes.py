@@ -1,0 +1,102 @@
+"""Changes to my three sent from the phone's outbox (issue 11): each applied exactly once by
+its client id, a replay answered with the stored outcome — on SQLite and PostgreSQL.
+
+The point of the record is order: a copy of "choose Bea" arriving after "remove Bea" must not
+choose her again, and a fourth pick refused while offline stays refused when it is replayed
+after a place came free.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from conftest import event_form, profile
+from test_services import SECRET, code_of, new_organiser
+
+from eventmate import checkin, events, mydata, pick_changes, picks
+from eventmate.models import Pick, PickChange
+
+
+@pytest.fixture
+def room(session, at_the_event):
+    """An open evening: Ana and five others."""
+    event = events.create_event(session, new_organiser(session), event_form())
+    them = {}
+    for name in ("Ana", "Bea", "Chen", "Dara", "Émilie", "Femi"):
+        them[name], _ = checkin.check_in(session, event, profile(name), checkin.new_form_token(SECRET), SECRET)
+    return event, them
+
+
+def three(session, picker) -> list[str]:
+    return [c.person.name for c in picks.my_three(session, picker)]
+
+
+def change(session, p, kind, person, drop=None, client_id=None):
+    client_id = client_id or str(uuid.uuid4())
+    outcome = pick_changes.apply(session, p["Ana"], client_id, kind, p[person].id,
+                                 p[drop].id if drop else None)
+    return client_id, outcome
+
+
+def test_each_change_lands_once_and_a_late_copy_changes_nothing(session, room):
+    _event, p = room
+    choose_bea, first = change(session, p, "pick", "Bea")
+    assert first.done and not first.is_replay and first.body == {"done": True, "kind": "pick", "person": p["Bea"].id}
+    change(session, p, "pick", "Chen")
+    remove_bea, _ = change(session, p, "unpick", "Bea")
+    swap, swapped = change(session, p, "swap", "Dara", drop="Chen")
+    assert swapped.body == {"done": True, "kind": "swap", "person": p["Dara"].id, "drop": p["Chen"].id}
+    assert three(session, p["Ana"]) == ["Dara"]
+
+    # Every copy, in any order, after the fact: answered as the first time, nothing moves.
+    for client_id, kind, person, drop in [(swap, "swap", "Dara", "Chen"), (choose_bea, "pick", "Bea", None),
+                                          (remove_bea, "unpick", "Bea", None)]:
+        _, again = change(session, p, kind, person, drop=drop, client_id=client_id)
+        assert again.is_replay and again.done
+    _, again = change(session, p, "pick", "Bea", client_id=choose_bea.upper())  # ids are case-blind
+    assert again.is_replay and again.body == first.body
+    assert three(session, p["Ana"]) == ["Dara"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(PickChange)) == 4
+
+
+def test_a_fourth_pick_is_refused_and_stays_refused_on_replay(session, room):
+    _event, p = room
+    for name in ("Bea", "Chen", "Dara"):
+        change(session, p, "pick", name)
+    fourth, refused = change(session, p, "pick", "Émilie")
+    assert (refused.status, refused.body["error"]) == (409, "pick_limit")
+    assert "already chosen three" in refused.body["message"]
+    assert three(session, p["Ana"]) == ["Bea", "Chen", "Dara"]
+
+    change(session, p, "unpick", "Bea")  # a place comes free; the old refusal is still a refusal
+    _, again = change(session, p, "pick", "Émilie", client_id=fourth)
+    assert again.is_replay and again.status == 409 and again.body == refused.body
+    assert three(session, p["Ana"]) == ["Chen", "Dara"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(Pick)) == 2
+
+
+def test_the_same_id_for_another_change_is_refused_and_ids_are_per_attendee(session, room):
+    _event, p = room
+    client_id, _ = change(session, p, "pick", "Bea")
+    assert code_of(lambda: change(session, p, "pick", "Chen", client_id=client_id)) == "client_id_reused"
+    assert code_of(lambda: change(session, p, "unpick", "Bea", client_id=client_id)) == "client_id_reused"
+    # Someone else's phone happening on the same id is another change altogether.
+    theirs = pick_changes.apply(session, p["Bea"], client_id, "pick", p["Ana"].id)
+    assert theirs.done and not theirs.is_replay
+    assert three(session, p["Ana"]) == ["Bea"] and three(session, p["Bea"]) == ["Ana"]
+    assert code_of(lambda: change(session, p, "pick", "Chen", client_id="not-a-uuid")) == "invalid"
+
+
+def test_refusals_from_the_room_are_recorded_and_deleting_my_data_forgets_the_changes(session, room):
+    _event, p = room
+    checkin.leave(session, p["Femi"])
+    _, gone = change(session, p, "pick", "Femi")
+    assert (gone.status, gone.body["error"]) == (409, "pick_not_here")
+    _, not_mine = change(session, p, "swap", "Bea", drop="Chen")
+    assert (not_mine.status, not_mine.body["error"]) == (404, "not_found")
+    change(session, p, "pick", "Dara")
+    assert session.scalar(sa.select(sa.func.count()).select_from(PickChange)) == 3
+    mydata.delete(session, p["Ana"])
+    assert session.scalar(sa.select(sa.func.count()).select_from(PickChange)) == 0
