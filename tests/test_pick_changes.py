@@ -3,19 +3,22 @@ its client id, a replay answered with the stored outcome — on SQLite and Postg
 
 The point of the record is order: a copy of "choose Bea" arriving after "remove Bea" must not
 choose her again, and a fourth pick refused while offline stays refused when it is replayed
-after a place came free.
+after a place came free. Through the web: JSON for the page's script, the old pages for a
+plain form, and a fresh CSRF token for the outbox.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 import sqlalchemy as sa
-from conftest import event_form, profile
+from conftest import csrf_token, event_form, post, profile, text
 from test_services import SECRET, code_of, new_organiser
 
 from eventmate import checkin, events, mydata, pick_changes, picks
+from eventmate.extensions import db
 from eventmate.models import Pick, PickChange
 
 
@@ -100,3 +103,63 @@ def test_refusals_from_the_room_are_recorded_and_deleting_my_data_forgets_the_ch
     assert session.scalar(sa.select(sa.func.count()).select_from(PickChange)) == 3
     mydata.delete(session, p["Ana"])
     assert session.scalar(sa.select(sa.func.count()).select_from(PickChange)) == 0
+
+
+# --- through the web ---------------------------------------------------------------------
+
+@pytest.fixture
+def phone(app, make_organiser, make_event, make_attendee, at_the_event):
+    event = make_event(make_organiser())
+    ana = make_attendee(event, "Ana")
+    others = [make_attendee(event, name) for name in ("Bea", "Chen", "Dara", "Émilie")]
+    client = app.test_client()
+    assert post(client, "/return", {"code": ana.code}).status_code == 302
+    return event, client, others
+
+
+def send(client, url, client_id, *, accept="application/json", **fields):
+    return client.post(url, data={"client_id": client_id, "csrf_token": csrf_token(client), **fields},
+                       headers={"Accept": accept})
+
+
+def test_the_outbox_gets_json_and_a_replay_the_same_answer(phone):
+    event, client, (bea, chen, dara, emilie) = phone
+    picks_url = f"/e/{event.slug}/picks"
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    first = send(client, picks_url, ids[0], person=bea.id, next=f"/e/{event.slug}/people#p-{bea.id}")
+    assert first.status_code == 200
+    assert first.json == {"done": True, "kind": "pick", "person": bea.id, "message": "Bea is one of your three.",
+                          "next": f"/e/{event.slug}/people#p-{bea.id}", "replay": False}
+    again = send(client, picks_url, ids[0], person=bea.id, next=f"/e/{event.slug}/people#p-{bea.id}")
+    assert again.status_code == 200 and again.json == {**first.json, "replay": True}
+    assert "Bea is one of your three." not in text(client.get(f"/e/{event.slug}"))  # no flash unasked
+    send(client, picks_url, ids[1], person=chen.id)
+    send(client, picks_url, ids[2], person=dara.id)
+    fourth = send(client, picks_url, ids[3], person=emilie.id)
+    assert fourth.status_code == 409 and fourth.json["error"] == "pick_limit"
+    reused = send(client, picks_url, ids[0], person=emilie.id)
+    assert reused.status_code == 409 and reused.json["error"] == "client_id_reused"
+    # A plain form resent with the refused id: the swap chooser, as for any fourth pick.
+    page = send(client, picks_url, ids[3], accept="text/html", person=emilie.id)
+    assert page.status_code == 409 and "You've already chosen three" in text(page)
+
+    swap = send(client, f"/e/{event.slug}/picks/swap", str(uuid.uuid4()), person=emilie.id, drop=bea.id,
+                flash="1")
+    assert swap.json["message"] == "Swapped — Émilie is one of your three now." and swap.json["next"] == f"/e/{event.slug}"
+    assert "Swapped — Émilie is one of your three now." in text(client.get(f"/e/{event.slug}"))  # asked for
+    remove = send(client, f"/e/{event.slug}/picks/{chen.id}/remove", str(uuid.uuid4()))
+    assert remove.json["next"] == f"/e/{event.slug}?removed={chen.id}"
+    with client.application.app_context():
+        rows = db.session.execute(sa.select(PickChange.status, PickChange.result).order_by(PickChange.id)).all()
+        assert [status for status, _ in rows] == [200, 200, 200, 409, 200, 200]
+        assert all("Bea" not in result for _, result in rows)  # no names kept in the record
+        assert json.loads(rows[3].result)["error"] == "pick_limit"
+
+
+def test_a_fresh_csrf_token_for_a_checked_in_phone_only(phone, app):
+    event, client, _ = phone
+    fresh = client.get(f"/e/{event.slug}/csrf", headers={"Accept": "application/json"})
+    assert fresh.status_code == 200 and fresh.headers["Cache-Control"] == "no-store"
+    assert fresh.json["csrf_token"]
+    stranger = app.test_client().get(f"/e/{event.slug}/csrf", headers={"Accept": "application/json"})
+    assert stranger.status_code == 403 and stranger.json["error"] == "not_checked_in"
