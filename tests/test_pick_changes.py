@@ -9,7 +9,9 @@ plain form, and a fresh CSRF token for the outbox.
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import uuid
 
 import pytest
@@ -163,3 +165,31 @@ def test_a_fresh_csrf_token_for_a_checked_in_phone_only(phone, app):
     assert fresh.json["csrf_token"]
     stranger = app.test_client().get(f"/e/{event.slug}/csrf", headers={"Accept": "application/json"})
     assert stranger.status_code == 403 and stranger.json["error"] == "not_checked_in"
+
+
+SCRIPT_RE = re.compile(r'<script src="([^"]+)"')
+
+
+def test_no_attendee_page_carries_more_than_15_kb_of_script(phone):
+    """The outbox rides on every attendee page: the heaviest still stays within budget."""
+    event, client, (bea, chen, dara, emilie) = phone
+    for person in (bea, chen, dara):
+        post(client, f"/e/{event.slug}/picks", {"person": person.id})
+    fourth = post(client, f"/e/{event.slug}/picks", {"person": emilie.id})  # the swap chooser
+    pages = {"swap": fourth}
+    for path in ("", "/people", f"/notes/{bea.id}", "/you", "/you/answers", "/qr", "/inbox",
+                 f"/with/{bea.id}", "/follow-up"):
+        pages[path or "/"] = client.get(f"/e/{event.slug}{path}")
+    sizes = {}
+    for name, response in pages.items():
+        if response.status_code not in (200, 409):
+            continue
+        scripts = SCRIPT_RE.findall(text(response))
+        assert any("/js/outbox.js" in src for src in scripts), name
+        sizes[name] = 0
+        for src in scripts:
+            script = client.get(src)
+            sizes[name] += len(gzip.compress(script.get_data()))
+            script.close()
+    print("script per attendee page, gzipped:", sizes)
+    assert len(sizes) >= 8 and max(sizes.values()) <= 15 * 1024, sizes
