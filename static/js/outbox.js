@@ -6,10 +6,11 @@
 // (Background Sync) where the browser has it. The server applies each id once however often
 // it arrives, and answers a copy alike. Each round first asks for a fresh CSRF token, so a
 // token rotated meanwhile never strands a change. A refusal (a fourth pick) is shown until
-// OK, never dropped. The forms work without this file; the service worker loads it too.
+// OK, never dropped. Signing out or deleting my data waits until nothing is left unsent, or
+// until I choose to discard it. The forms work without this file; the worker loads it too.
 (function (self) {
   "use strict";
-  var TAG = "eventmate-outbox", STORE = "outbox";
+  var TAG = "eventmate-outbox", STORE = "outbox", NOTES = "eventmate:notes:";
 
   function noop() {}
 
@@ -184,7 +185,9 @@
       list = list.filter(function (e) { return e.slug === slug; });
       var waiting = list.filter(function (e) { return !e.refused; }), byKey = {};
       list.forEach(function (e) { byKey[key(e.url, e.fields)] = e; });
-      box.textContent = "";
+      Array.prototype.slice.call(box.children).forEach(function (c) {
+        if (!c.hasAttribute("data-held")) box.removeChild(c);  // the sign-out question stays
+      });
       if (waiting.length) {
         sent = false;
         line(waiting.length === 1 ? "Saved on this phone — I'll send it when you're back online." :
@@ -252,6 +255,7 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (form.hasAttribute("data-outbox-guard")) return guard(event, form);
     if (!form.hasAttribute("data-outbox") || event.defaultPrevented) return;
     var change = entry(uuid(), path(form), fieldsOf(form), form.getAttribute("data-outbox"));
     if (navigator.onLine !== false && !pending) {
@@ -270,6 +274,65 @@
       return kick().then(function () { delete api.live[change.id]; });
     }, function () { submit(form); });
   });
+
+  // --- signing out, deleting my data: only once nothing is left unsent, or I said discard ---
+  function notesKept() {
+    var keys = [];
+    try {
+      for (var i = 0; i < localStorage.length; i++) {
+        var k = localStorage.key(i);
+        if (k.indexOf(NOTES + "/e/" + slug + "/") === 0) keys.push(k);
+      }
+    } catch (e) { /* no storage: nothing kept there */ }
+    return keys;
+  }
+
+  // Notes typed on this phone and not saved yet (notes.js keeps them): send them now.
+  function sendNotes() {
+    var round = {};
+    return Promise.all(notesKept().map(function (k) {
+      var kept = {}, body = new URLSearchParams();
+      try { kept = JSON.parse(localStorage.getItem(k)) || {}; } catch (e) { /* unreadable: sent empty */ }
+      body.set("client_id", uuid());
+      Object.keys(kept).forEach(function (n) { body.set(n, kept[n].value); body.set("base_" + n, kept[n].base); });
+      return token(slug, round).then(function (t) {
+        return t.status === 200 ? post(k.slice(NOTES.length), body, t.body.csrf_token) : t;
+      }).then(function (a) {
+        if (a.status === 200 && a.body.saved) localStorage.removeItem(k);
+      });
+    })).catch(noop);
+  }
+
+  // Refusals don't count: the server has answered them (and the page said so).
+  function unsent() {
+    return all().catch(function () { return []; }).then(function (list) {
+      return list.filter(function (e) { return e.slug === slug && !e.refused; }).length + notesKept().length;
+    });
+  }
+
+  function discard() {
+    return all().catch(function () { return []; }).then(function (list) {
+      notesKept().forEach(function (k) { localStorage.removeItem(k); });
+      return Promise.all(list.filter(function (e) { return e.slug === slug; }).map(function (e) { return drop(e.id); }));
+    });
+  }
+
+  function guard(event, form) {
+    event.preventDefault();
+    var held = box.querySelector("[data-held]");
+    if (held) box.removeChild(held);
+    flush().catch(noop).then(sendNotes).then(unsent).then(function (n) {
+      if (!n) return discard().then(function () { submit(form); });  // all sent: clear what's left
+      show().then(function () {
+        var p = line((n === 1 ? "1 change on this phone hasn't" : n + " changes on this phone haven't") +
+          " been sent yet, so I've held off. Try again when you're back online, or discard " +
+          (n === 1 ? "it." : "them."));
+        p.setAttribute("data-held", "");
+        button(p, "Try again", function () { guard(event, form); });
+        button(p, "Discard unsent changes", function () { discard().then(function () { submit(form); }); });
+      });
+    });
+  }
 
   window.addEventListener("online", kick);
   window.addEventListener("eventmate:saved", kick);  // notes.js saved: the connection is back
