@@ -414,6 +414,28 @@ class NoteSave(db.Model):
     result: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class PickChange(db.Model):
+    """One change to my three (pick, unpick, swap) sent by the page under an id it made:
+    the phone's outbox may send it again after a lost answer, or twice at once; a replay
+    finds it here and is answered with what it did the first time, changing nothing."""
+
+    __tablename__ = "pick_change"
+    __table_args__ = (sa.UniqueConstraint("attendee_id", "client_id", name="uq_pick_change_attendee_client"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendee.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(sa.String(36))
+    #: SHA-256 of what the change asked (its kind, the person, whom a swap drops): the same id
+    #: with another change is refused, not taken for a replay.
+    change_hash: Mapped[str] = mapped_column(sa.String(64))
+    #: The status it was answered with: 200 when done, else the refusal's (409 for a fourth pick).
+    status: Mapped[int] = mapped_column(sa.SmallInteger)
+    #: The answer as JSON (what was done, or the refusal's code and message), without anyone's
+    #: name: a replay is answered with exactly this.
+    result: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Device(db.Model):
     """One phone or browser. Its cookie carries a credential; we keep only the hash."""
 

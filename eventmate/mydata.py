@@ -2,10 +2,11 @@
 
 `export` is everything the attendee owns at one event, as plain data (served as JSON);
 `vcards` is their three as contact cards, with only the contact details those people shared
-with them (the contact rule). `delete` removes their profile, picks, notes, follow-ups,
-notifications, devices and push subscriptions, and keeps the attendee row as a scrubbed
-tombstone: notes others wrote about them, notes they already sent and accepted coffees stay
-with the other person (DESIGN: with composite keys, "set null" would be a trap).
+with them (the contact rule). `delete` removes their profile, picks (and the record of the
+pick changes their phone sent), notes, follow-ups, notifications, devices and push
+subscriptions, and keeps the attendee row as a scrubbed tombstone: notes others wrote about
+them, notes they already sent and accepted coffees stay with the other person (DESIGN: with
+composite keys, "set null" would be a trap).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .models import (
     Mute,
     Note,
     Pick,
+    PickChange,
 )
 
 log = logging.getLogger("eventmate.actions")
@@ -169,6 +171,7 @@ def delete(session, me: Attendee) -> None:
         return
     now = clock.now()
     session.execute(sa.delete(Pick).where(Pick.picker_id == me.id))
+    session.execute(sa.delete(PickChange).where(PickChange.attendee_id == me.id))  # whom I picked, when
     session.execute(sa.delete(Note).where(Note.author_id == me.id))  # note saves cascade
     session.execute(sa.delete(FollowUp).where(FollowUp.author_id == me.id))
     session.execute(sa.delete(Mute).where(Mute.muter_id == me.id))

@@ -91,11 +91,25 @@ def pick(session, picker: Attendee, picked_id: int) -> Pick:
     takes a free-looking slot; a clash with a racing request moves on to the next slot, and
     when none is left the answer is PickLimitReached — never a fourth row.
     """
+    try:
+        row, added = add(session, picker, picked_id)
+    except PickLimitReached:
+        session.rollback()
+        raise
+    if added:
+        session.commit()
+        log.info("picked: event=%s picker=%s picked=%s", picker.event_id, picker.id, row.picked_id)
+    return row
+
+
+def add(session, picker: Attendee, picked_id: int) -> tuple[Pick, bool]:
+    """`pick` without its commit, for a change applied together with its record
+    (`pick_changes`): the pick, and whether it is new."""
     picked = _target(session, picker, picked_id)
     for slot in range(LIMIT):
         existing = _existing(session, picker.id, picked.id)
         if existing is not None:
-            return existing
+            return existing, False
         taken = set(session.scalars(sa.select(Pick.slot).where(Pick.picker_id == picker.id)))
         if slot in taken:
             continue
@@ -107,25 +121,27 @@ def pick(session, picker: Attendee, picked_id: int) -> Pick:
         except IntegrityError:
             continue  # someone else took this slot (or this very pick) a moment ago
         followup.schedule_prompt(session, picker)
-        session.commit()
-        log.info("picked: event=%s picker=%s picked=%s", picker.event_id, picker.id, picked.id)
-        return row
+        return row, True
     existing = _existing(session, picker.id, picked.id)
     if existing is not None:
-        return existing
-    session.rollback()
+        return existing, False
     raise PickLimitReached()
 
 
 def unpick(session, picker: Attendee, picked_id: int) -> None:
     """Drop someone from my three. My notes about them stay, for if I pick them again."""
-    _not_fixed(picker)
-    deleted = session.execute(
-        sa.delete(Pick).where(Pick.picker_id == picker.id, Pick.picked_id == picked_id)
-    ).rowcount
+    deleted = drop(session, picker, picked_id)
     session.commit()
     if deleted:
         log.info("unpicked: event=%s picker=%s picked=%s", picker.event_id, picker.id, picked_id)
+
+
+def drop(session, picker: Attendee, picked_id: int) -> bool:
+    """`unpick` without its commit: whether there was such a pick."""
+    _not_fixed(picker)
+    return bool(session.execute(
+        sa.delete(Pick).where(Pick.picker_id == picker.id, Pick.picked_id == picked_id)
+    ).rowcount)
 
 
 def swap(session, picker: Attendee, drop_id: int, add_id: int) -> Pick:
@@ -168,6 +184,36 @@ def swap(session, picker: Attendee, drop_id: int, add_id: int) -> Pick:
                  picker.event_id, picker.id, drop_id, picked.id)
         return row
     raise PickLimitReached()
+
+
+def swap_in(session, picker: Attendee, drop_id: int, add_id: int) -> tuple[Pick, bool]:
+    """`swap` without its commit, for a change applied together with its record
+    (`pick_changes`, whose record already settles a replay of the same swap): the new pick,
+    and whether anything changed. The delete and the insert share a savepoint, so a clash
+    leaves my three as they were."""
+    picked = _target(session, picker, add_id)
+    done = _existing(session, picker.id, picked.id)
+    if done is not None:
+        return done, False
+    old = _existing(session, picker.id, drop_id)
+    if old is None:
+        raise NotFound("That person isn't one of your three any more.")
+    row = Pick(event_id=picker.event_id, picker_id=picker.id, picked_id=picked.id,
+               slot=old.slot, created_at=clock.now())
+    try:
+        with session.begin_nested():
+            deleted = session.execute(sa.delete(Pick).where(Pick.id == old.id),
+                                      execution_options={"synchronize_session": False}).rowcount
+            if deleted == 0:  # a racing change removed them a moment ago
+                raise NotFound("That person isn't one of your three any more.")
+            session.add(row)
+    except IntegrityError:
+        done = _existing(session, picker.id, picked.id)  # a racing pick of the same person
+        if done is not None:
+            return done, False
+        raise PickLimitReached() from None
+    session.expunge(old)
+    return row, True
 
 
 def picked_ids(session, picker: Attendee) -> set[int]:

@@ -2,6 +2,7 @@
 // in VERSION and SHELL (content-hashed URLs) when it serves this file.
 // Pages: network first, the last copy (or the offline page) without a connection.
 // Static files: from the cache first (their URLs change when they do).
+// The outbox (changes to my three kept on the phone) is sent from here too: Background Sync.
 "use strict";
 
 var VERSION = "__VERSION__";
@@ -9,6 +10,8 @@ var SHELL = ["__SHELL__"];
 var SHELL_CACHE = "eventmate-shell-" + VERSION;
 var PAGES_CACHE = "eventmate-pages";
 var OFFLINE_URL = SHELL[SHELL.length - 1];
+var OUTBOX_URL = SHELL.filter(function (url) { return url.indexOf("/static/js/outbox.js") === 0; })[0];
+if (OUTBOX_URL) importScripts(OUTBOX_URL);
 
 self.addEventListener("install", function (event) {
   // Precache; a new version then waits until the attendee taps "Updated — tap to reload".
@@ -62,16 +65,52 @@ function fromCacheFirst(request) {
   });
 }
 
+// A change to my three sent as a plain form, with the id the page gave it. When the network
+// fails on the way, it is kept in the outbox (the page kept it too, if it had time) and the
+// attendee is back on the page it came from, which says it waits there.
+function fromNetworkOrBack(request) {
+  var copy = request.clone();
+  return fetch(request).catch(function () {
+    return copy.formData().then(function (form) {
+      var fields = {}, id = form.get("client_id"), outbox = self.eventmateOutbox;
+      form.forEach(function (value, name) {
+        if (name !== "csrf_token" && name !== "client_id") fields[name] = value;
+      });
+      if (id && outbox) return outbox.keep(outbox.entry(id, new URL(request.url).pathname, fields));
+    }).catch(function () {}).then(function () { return Response.redirect(request.referrer, 303); });
+  });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
-  if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (request.method === "POST" && request.mode === "navigate" && request.referrer &&
+      /^\/e\/[^/]+\/picks(\/|$)/.test(url.pathname)) {
+    event.respondWith(fromNetworkOrBack(request));
+    return;
+  }
+  if (request.method !== "GET") return;
   if (url.pathname.indexOf("/static/") === 0) {
     event.respondWith(fromCacheFirst(request));
   } else if (request.mode === "navigate") {
     event.respondWith(fromNetworkFirst(request, url));
   }
+});
+
+// --- Background Sync: the page registers it when a change couldn't be sent -----------------
+// A failed round rejects, so the browser tries again later; open pages are told either way.
+self.addEventListener("sync", function (event) {
+  var outbox = self.eventmateOutbox;
+  if (!outbox || event.tag !== outbox.TAG) return;
+  function tell() {
+    return self.clients.matchAll({ type: "window" }).then(function (list) {
+      list.forEach(function (client) { client.postMessage({ type: outbox.TAG }); });
+    });
+  }
+  event.waitUntil(outbox.flush().then(tell, function (error) {
+    return tell().then(function () { throw error; });
+  }));
 });
 
 // --- push: every push shows a notification (iOS requires it) --------------------------------

@@ -141,6 +141,7 @@ ACCESS: dict[str, Access] = {
     "attendee.home": Access(ATTENDEE_HERE),
     "attendee.who": Access(ATTENDEE_HERE),
     "attendee.my_qr": Access(ATTENDEE_HERE),
+    "attendee.fresh_csrf": Access(ATTENDEE_HERE),  # the outbox's token before it sends
     "attendee.leave": Access(ATTENDEE_HERE, body=lambda w, r: {}, order=1),
     "attendee.rejoin": Access(ATTENDEE_HERE, body=lambda w, r: {}, order=2),
     "attendee.add_pick": Access(ATTENDEE_HERE, body=lambda w, r: {"person": str(w.b.id if r == C else w.c.id)}),

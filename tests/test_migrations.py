@@ -67,6 +67,11 @@ ROWS: dict[str, list[dict]] = {
     "note_save": [
         {"id": 1, "client_id": "0b6e8f2c-3c1a-4e0e-9a37-5f1d2c7b9a10", "note_id": 1, "saved_at": T},
     ],
+    "pick_change": [
+        {"id": 1, "attendee_id": 1, "client_id": "7c1f9e2a-4b3d-4e5f-8a6b-0c1d2e3f4a5b",
+         "change_hash": "c" * 64, "status": 200, "result": '{"done": true, "kind": "pick", "person": 3}',
+         "created_at": T},
+    ],
     "device": [{"id": 1, "credential_hash": "d" * 64, "created_at": T, "last_seen_at": T}],
     "device_attendee": [{"device_id": 1, "attendee_id": 1, "created_at": T}],
     "push_subscription": [
@@ -148,6 +153,7 @@ def assert_rows_kept(url: str) -> None:
         assert scalars("SELECT picked_id FROM pick WHERE picker_id = 1 ORDER BY slot") == [2, 3]
         assert scalars("SELECT offer FROM note WHERE id = 1") == ["Intro to Luís"]
         assert scalars("SELECT note_id FROM note_save") == [1]
+        assert scalars("SELECT attendee_id FROM pick_change") == [1]
         # A save from before changes were recorded: no hash, no result (answered as "saved").
         assert conn.execute(sa.text("SELECT change_hash, result FROM note_save")).all() == [(None, None)]
         assert scalars("SELECT used_by_id FROM invitation") == [2]

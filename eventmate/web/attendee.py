@@ -17,9 +17,9 @@ from flask import (
     request,
     url_for,
 )
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 
-from .. import checkin, clock, followup, letters, notes, people, picks, qr, tokens
+from .. import checkin, clock, followup, letters, notes, people, pick_changes, picks, qr, tokens
 from ..errors import (
     CheckInClosed,
     CheckInKeyInvalid,
@@ -32,7 +32,7 @@ from ..errors import (
 )
 from ..extensions import db, limiter
 from . import device
-from .errors import csrf_refused, typed_fields, wants_json
+from .errors import csrf_refused, error_response, typed_fields, wants_json
 from .redirects import same_site_path
 from .templating import format_local, public_url, push_key
 
@@ -297,6 +297,8 @@ def add_pick(slug: str):
     """Add someone to my three."""
     event, me = _me(slug)
     person_id = _int(request.form.get("person"))
+    if "client_id" in request.form:
+        return _change(event, me, "pick", person_id)
     try:
         chosen = picks.pick(db.session, me, person_id)
     except PickLimitReached as error:
@@ -313,6 +315,8 @@ def add_pick(slug: str):
 def swap_pick(slug: str):
     """Swap one of my three for someone new."""
     event, me = _me(slug)
+    if "client_id" in request.form:
+        return _change(event, me, "swap", _int(request.form.get("person")), _int(request.form.get("drop")))
     try:
         chosen = picks.swap(db.session, me, _int(request.form.get("drop")), _int(request.form.get("person")))
     except DomainError as error:
@@ -325,12 +329,74 @@ def swap_pick(slug: str):
 def remove_pick(slug: str, person_id: int):
     """Drop someone from my three (my notes about them are kept)."""
     event, me = _me(slug)
+    if "client_id" in request.form:
+        return _change(event, me, "unpick", person_id)
     picks.unpick(db.session, me, person_id)
+    after, undo = _after_remove(event, person_id)
+    if not undo:  # home offers an Undo, which says it
+        flash(REMOVED, "info")
+    return redirect(after)
+
+
+REMOVED = "Removed from your three. Your notes are kept in case you change your mind."
+
+
+def _after_remove(event, person_id: int) -> tuple[str, bool]:
+    """Where to go after removing someone, and whether that page offers an Undo."""
     back = _back(event)
     if back == url_for("attendee.home", slug=event.slug):
-        return redirect(url_for("attendee.home", slug=event.slug, removed=person_id))  # with an Undo
-    flash("Removed from your three. Your notes are kept in case you change your mind.", "info")
-    return redirect(back)
+        return url_for("attendee.home", slug=event.slug, removed=person_id), True
+    return back, False
+
+
+def _change(event, me, kind: str, person_id: int, drop_id: int | None = None):
+    """A change sent with the page's client id (a tap, or the phone's outbox sending it
+    later): applied once, a replay answered alike (`pick_changes`). The page's script gets
+    JSON: what was done and where the form would have gone, or the refusal in CONTRACT's
+    shape. A plain form gets what it always got — the swap chooser for a fourth pick too."""
+    try:
+        outcome = pick_changes.apply(db.session, me, request.form.get("client_id", ""), kind,
+                                     person_id, drop_id)
+    except ValidationFailed as error:
+        return error_response(422, error.code, " ".join(error.errors.values()))
+    if not wants_json():  # the next page tells the phone's outbox this one arrived
+        flash(request.form["client_id"].lower(), "outbox-answered")
+    if not outcome.done:
+        if wants_json():
+            return jsonify(**outcome.body, replay=outcome.is_replay), outcome.status
+        if outcome.body["error"] == PickLimitReached.code and kind == "pick":
+            person = picks.by_id_in_event(db.session, me, person_id)
+            return render_template("attendee/swap.html", event=event, me=me, person=person,
+                                   three=picks.my_three(db.session, me),
+                                   message=outcome.body["message"]), outcome.status
+        return render_template("attendee/pick_problem.html", event=event,
+                               message=outcome.body["message"]), outcome.status
+    if kind == "unpick":
+        message, category = REMOVED, "info"
+        after, undo = _after_remove(event, person_id)
+    else:
+        name = picks.by_id_in_event(db.session, me, person_id).name
+        category, undo = "success", False
+        if kind == "pick":
+            message, after = f"{name} is one of your three.", _back(event)
+        else:
+            message = f"Swapped — {name} is one of your three now."
+            after = url_for("attendee.home", slug=event.slug)
+    if not undo and (not wants_json() or request.form.get("flash") == "1"):
+        flash(message, category)  # the page's script asks for it when it goes on to `next`
+    if wants_json():
+        return jsonify(**outcome.body, message=message, next=after, replay=outcome.is_replay)
+    return redirect(after)
+
+
+@bp.get("/e/<slug>/csrf")
+def fresh_csrf(slug: str):
+    """A fresh CSRF token for the phone's outbox to send its queued changes with: a token
+    rotated while they waited (signed in or out on this phone) never strands one."""
+    _me(slug)
+    response = jsonify(csrf_token=generate_csrf())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _undoable(me, removed: str | None):

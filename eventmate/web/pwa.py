@@ -20,8 +20,8 @@ THEME = "#1f5f5b"
 BACKGROUND = "#f6f4ef"
 #: What the service worker keeps from its install on: enough to draw any visited page, and
 #: the offline page for the rest. Everything else is cached as it is used.
-SHELL = ("css/app.css", "js/app.js", "js/send.js", "js/notes.js", "js/push.js", "js/copy.js",
-         "icons/icon.svg", "icons/icon-192.png")
+SHELL = ("css/app.css", "js/app.js", "js/outbox.js", "js/send.js", "js/notes.js", "js/push.js",
+         "js/copy.js", "icons/icon.svg", "icons/icon-192.png")
 
 
 def _shell_urls() -> list[str]:

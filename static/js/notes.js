@@ -92,6 +92,7 @@
       retryIn = 0;
       keep();
       say("Saved " + data.saved_at + ".");
+      window.dispatchEvent(new Event("eventmate:saved"));  // the outbox sends what waits too
     } else if (code === 409 && data.error === "note_conflict") {
       retryIn = 0;
       Object.keys(data.conflicts || {}).forEach(function (n) { conflict(n, data.conflicts[n].theirs); });
