@@ -129,8 +129,8 @@ def webkit(tmp_path):
         connection = RemoteConnection(client_config=ClientConfig(remote_server_addr=f"http://127.0.0.1:{port}"))
         driver = webdriver.Remote(command_executor=connection, options=options)
         driver.set_page_load_timeout(WAIT)
-        # The automation window opens at 1024×768 whatever `--full-screen` says; it can be set
-        # to the phone's size (the test checks innerWidth on every page).
+        # The automation window opens at 1024×768; with `--full-screen` it can then be set to
+        # 390 px (without it, not narrower than 447). The test checks innerWidth on every page.
         driver.set_window_rect(0, 0, WIDTH, HEIGHT)
         yield driver
     finally:
