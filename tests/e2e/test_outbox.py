@@ -193,15 +193,22 @@ def test_offline_choices_wait_on_the_phone_land_once_and_a_fourth_is_refused(
             if not re.search(r"ERR_INTERNET_DISCONNECTED|status of 409", p[2])] == []
 
 
-def note_saves(app, room, subject) -> tuple[str | None, int]:
-    """Ana's "What they need" about `subject`, and how many note saves the server applied."""
+def note_saves(app, room, subject, field: str = "needs") -> tuple[str | None, int]:
+    """A field of Ana's note about `subject`, and how many note saves the server applied."""
     with app.app_context():
         try:
-            needs = db.session.scalar(sa.select(Note.needs).where(
+            value = db.session.scalar(sa.select(getattr(Note, field)).where(
                 Note.author_id == room.ana.id, Note.subject_id == subject.id))
-            return needs, db.session.scalar(sa.select(sa.func.count()).select_from(NoteSave))
+            return value, db.session.scalar(sa.select(sa.func.count()).select_from(NoteSave))
         finally:
             db.session.remove()
+
+
+def eventually(check, seconds: float = 10.0):
+    deadline = time.monotonic() + seconds
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return value
 
 
 @pytest.mark.e2e
@@ -218,7 +225,14 @@ def test_a_note_and_a_pick_made_offline_share_the_outbox_and_discard_signs_out(
     page.get_by_role("button", name="Yes, that's me").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello again, {ANA}")
     assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
-    for path in ("/people", "/you", f"/notes/{bea.id}"):  # through the worker: kept for offline
+    # Typed before the upgrade, kept in localStorage by the notes page then: moved into the
+    # outbox on the next page load, and sent.
+    page.evaluate("([key, kept]) => localStorage.setItem(key, JSON.stringify(kept))",
+                  [f"eventmate:notes:/e/{slug}/notes/{bea.id}", {"personal": {"value": "Biscuit, a dog", "base": ""}}])
+    page.goto(f"{origin}/e/{slug}/people")
+    assert eventually(lambda: note_saves(app, room, bea, "personal") == ("Biscuit, a dog", 1))
+    assert eventually(lambda: page.evaluate(OUTBOX_COUNT) == 0) and page.evaluate("localStorage.length") == 0
+    for path in ("/you", f"/notes/{bea.id}"):  # through the worker: kept for offline, as /people
         page.goto(f"{origin}/e/{slug}{path}")
     status, saved = page.locator("[data-outbox-status]"), page.locator("[data-save-status]")
     needs = page.get_by_label("What they need")
@@ -234,13 +248,24 @@ def test_a_note_and_a_pick_made_offline_share_the_outbox_and_discard_signs_out(
     page.reload()  # still offline: the page as it was, what I typed put back from the phone
     expect(needs).to_have_value(typed)
     expect(status).to_have_text("2 changes saved on this phone — I'll send them when you're back online.")
-    assert note_saves(app, room, bea) == (None, 0) and recorded(app, room) == []
+    assert note_saves(app, room, bea) == ("", 1) and recorded(app, room) == []
 
     phone.set_offline(False)
     expect(status.locator("p.sent")).to_have_text("Sent — everything from this phone is saved.")
     expect(saved).to_have_text(re.compile(r"^Saved \d\d:\d\d\.$"))
-    assert note_saves(app, room, bea) == (typed, 1)  # each change once
+    assert note_saves(app, room, bea) == (typed, 2)  # each change once
     assert three(app, room) == [BEA, CHEN] and [s for _, s in recorded(app, room)] == [200]
+    assert page.evaluate(OUTBOX_COUNT) == 0
+
+    # With no page of ours open, the service worker sends a note typed offline (Background Sync).
+    phone.set_offline(True)
+    needs.fill(typed + ".")
+    expect(status).to_have_text("Saved on this phone — I'll send it when you're back online.")
+    page.goto("about:blank")
+    phone.set_offline(False)
+    assert eventually(lambda: note_saves(app, room, bea) == (typed + ".", 3))
+    page.goto(f"{origin}/e/{slug}/notes/{bea.id}")
+    expect(needs).to_have_value(typed + ".")
     assert page.evaluate(OUTBOX_COUNT) == 0
 
     # A change that can't be sent (typed offline; back online, the server fails every note
@@ -262,6 +287,6 @@ def test_a_note_and_a_pick_made_offline_share_the_outbox_and_discard_signs_out(
     expect(page).to_have_url(re.compile(r"/return\?signed_out=1$"))
     assert page.evaluate(OUTBOX_COUNT) == 0
     assert phone.request.get(f"{origin}/e/{slug}/csrf", headers={"Accept": "application/json"}).status == 403
-    assert note_saves(app, room, bea) == (typed, 1)  # the discarded text never arrived
+    assert note_saves(app, room, bea) == (typed + ".", 3)  # the discarded text never arrived
     assert [p for p in contexts.problems
             if not re.search(r"ERR_INTERNET_DISCONNECTED|status of 500", p[2])] == []
