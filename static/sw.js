@@ -2,7 +2,8 @@
 // in VERSION and SHELL (content-hashed URLs) when it serves this file.
 // Pages: network first, the last copy (or the offline page) without a connection.
 // Static files: from the cache first (their URLs change when they do).
-// The outbox (changes to my three kept on the phone) is sent from here too: Background Sync.
+// The outbox (changes to my three and notes kept on the phone) is sent from here too:
+// Background Sync.
 "use strict";
 
 var VERSION = "__VERSION__";
@@ -99,13 +100,22 @@ self.addEventListener("fetch", function (event) {
 });
 
 // --- Background Sync: the page registers it when a change couldn't be sent -----------------
-// A failed round rejects, so the browser tries again later; open pages are told either way.
+// A failed round rejects, so the browser tries again later; open pages are told either way,
+// with the server's answers to notes (an open notes page takes its new base or conflict).
+var noteAnswers = [];
+if (self.eventmateOutbox) {
+  self.eventmateOutbox.note = function (change, code, body) {
+    noteAnswers.push({ change: change, code: code, body: body });
+  };
+}
+
 self.addEventListener("sync", function (event) {
   var outbox = self.eventmateOutbox;
   if (!outbox || event.tag !== outbox.TAG) return;
   function tell() {
+    var told = noteAnswers.splice(0);
     return self.clients.matchAll({ type: "window" }).then(function (list) {
-      list.forEach(function (client) { client.postMessage({ type: outbox.TAG }); });
+      list.forEach(function (client) { client.postMessage({ type: outbox.TAG, notes: told }); });
     });
   }
   event.waitUntil(outbox.flush().then(tell, function (error) {

@@ -1,16 +1,19 @@
-// The outbox: changes to my three (choose, remove, swap) kept on this phone (IndexedDB) until
-// the server has answered them. Online with nothing waiting, a tap is the plain form with an
-// id made here (kept here first, and by the service worker if the request dies on the way).
+// The outbox: changes to my three (choose, remove, swap) and notes (notes.js) kept on this
+// phone (IndexedDB) until the server has answered them. Online with nothing waiting, a tap is
+// the plain form with an id made here (kept here first, and by the service worker if the
+// request dies on the way).
 // Offline, or behind changes still waiting, it waits here, and the page says so; they are
 // sent on `online`, on page load, after each save, with backoff, and by the service worker
-// (Background Sync) where the browser has it. The server applies each id once however often
-// it arrives, and answers a copy alike. Each round first asks for a fresh CSRF token, so a
+// (Background Sync, asked for when there was no connection) where the browser has it. The
+// server applies each id once however often it arrives, and answers a copy alike. Each round first asks for a fresh CSRF token, so a
 // token rotated meanwhile never strands a change. A refusal (a fourth pick) is shown until
 // OK, never dropped. Signing out or deleting my data waits until nothing is left unsent, or
 // until I choose to discard it. The forms work without this file; the worker loads it too.
+// A note entry holds the fields typed and `base_<field>` each was based on; notes.js rewrites
+// its own entry while it is untried, never once it may have been sent (same id, same change).
 (function (self) {
   "use strict";
-  var TAG = "eventmate-outbox", STORE = "outbox", NOTES = "eventmate:notes:";
+  var TAG = "eventmate-outbox", STORE = "outbox", NOTES = "eventmate:notes:", BASE = "base_";
 
   function noop() {}
 
@@ -52,7 +55,48 @@
   // A change as the outbox keeps it: its id, the form's path and fields, whom it is about.
   function entry(id, url, fields, name) {
     return { id: id, at: Date.now(), slug: url.split("/")[2], url: url, fields: fields, name: name || "them",
-      kind: /\/remove$/.test(url) ? "unpick" : /\/swap$/.test(url) ? "swap" : "pick" };
+      kind: /\/remove$/.test(url) ? "unpick" : /\/swap$/.test(url) ? "swap" :
+        /\/notes\//.test(url) ? "note" : "pick" };
+  }
+
+  // What goes on the wire: a note's fields held in a conflict stay on the phone until I choose.
+  function wire(e) {
+    var out = {}, hold = e.hold || [];
+    Object.keys(e.fields).forEach(function (n) {
+      if (hold.indexOf(n) < 0 && hold.indexOf(n.slice(BASE.length)) < 0) out[n] = e.fields[n];
+    });
+    return out;
+  }
+  // Waiting to be sent: not refused, and (a note) not all held.
+  function waits(e) {
+    return !e.refused && (e.kind !== "note" || Object.keys(wire(e)).length > 0);
+  }
+  // Marked tried (in one step with reading it) before it goes: notes.js then leaves it alone.
+  function claim(id) {
+    return store("readwrite", function (s) {
+      var got = s.get(id);
+      got.onsuccess = function () { if (got.result) { got.result.tried = 1; s.put(got.result); } };
+      return got;
+    });
+  }
+  // A note saved: later untried entries about it that were based on what it replaced are
+  // based on what it saved now, so they don't meet it as "changed on another screen".
+  function rebase(change, saved) {
+    return store("readwrite", function (s) {
+      var list = s.getAll();
+      list.onsuccess = function () {
+        list.result.forEach(function (e) {
+          if (e.url !== change.url || e.tried || e.id === change.id) return;
+          var moved = false;
+          Object.keys(saved).forEach(function (n) {
+            if (BASE + n in e.fields && e.fields[BASE + n] === change.fields[BASE + n]) {
+              e.fields[BASE + n] = saved[n]; moved = true;
+            }
+          });
+          if (moved) s.put(e);
+        });
+      };
+    });
   }
 
   function answer(response) {
@@ -62,7 +106,9 @@
   }
 
   var api = self.eventmateOutbox = {
-    TAG: TAG, all: all, put: put, keep: keep, drop: drop, entry: entry, flush: flush, live: {}, settled: noop
+    TAG: TAG, all: all, put: put, keep: keep, drop: drop, entry: entry, flush: flush, store: store, waits: waits,
+    wire: wire, answer: answer, live: {}, settled: noop, note: noop,
+    send: function (id, via) { return send({ id: id }, {}, via); }
   };
 
   // A fresh token per event and round (only a phone checked in there gets one).
@@ -86,20 +132,45 @@
     }).then(answer);
   }
 
-  function send(change, round) {
-    return token(change.slug, round).then(function (t) {
-      if (t.status !== 200) return t;  // not checked in there any more, or the server is down
-      var body = new URLSearchParams(change.fields);
+  // One change: claimed, sent (by `via`, or with a fresh token), its answer kept or acted on.
+  function send(queued, round, via) {
+    var change;
+    return claim(queued.id).then(function (now) {
+      change = now;
+      if (!change || !waits(change)) return null;  // answered meanwhile, or all held now
+      var body = new URLSearchParams(wire(change));
       body.set("client_id", change.id);
       if (api.live[change.id]) body.set("flash", "1");  // tapped on this page: say it on the next
-      return post(change.url, body, t.body.csrf_token);
+      return (via ? via(change, body) : token(change.slug, round).then(function (t) {
+        // Not checked in there any more, or the server is down: that is the answer.
+        return t.status !== 200 ? t : post(change.url, body, t.body.csrf_token);
+      })).then(null, function () { return { status: 0, body: {} }; });  // offline
     }).then(function (a) {
+      if (!a) return;
       var code = a.status, b = a.body;
-      if (code === 200 && b.done) return drop(change.id).then(function () { api.settled(change, b); });
+      // Told once the outbox holds the outcome (a notes page then writes its own entry).
+      function told() {
+        if (change.kind === "note") api.note(change, code, b);
+        api.settled(change, b);
+      }
+      if (code === 200 && (b.done || b.saved)) {
+        return (b.values ? rebase(change, b.values) : Promise.resolve()).then(function () {
+          return drop(change.id);
+        }).then(told);
+      }
       // Not a "no" (offline, a server error, busy, a token refused after all): keep it, try later.
-      if (!code || code >= 500 || code === 429 || b.error === "csrf_failed") throw new Error("not sent yet");
+      if (!code || code >= 500 || code === 429 || b.error === "csrf_failed") {
+        if (change.kind === "note") api.note(change, code, b);
+        var later = new Error("not sent yet");
+        later.offline = !code;
+        throw later;
+      }
+      // A "no", or a note's conflict: kept (with both versions) until seen, never sent again.
       change.refused = b.message || "The server said no.";
-      return put(change).then(function () { api.settled(change, b); });
+      if (b.conflicts) change.conflicts = b.conflicts;
+      return (b.values ? rebase(change, b.values) : Promise.resolve()).then(function () {
+        return put(change);
+      }).then(told);
     });
   }
 
@@ -112,7 +183,7 @@
     function round() {
       var tokens = {};
       return all().then(function (list) {
-        return list.filter(function (e) { return !e.refused; }).reduce(function (done, e) {
+        return list.filter(waits).reduce(function (done, e) {
           return done.then(function () { return send(e, tokens); });
         }, Promise.resolve());
       });
@@ -166,7 +237,8 @@
     p.appendChild(b);
   }
   function refusal(e) {
-    var what = e.kind === "unpick" ? "remove " : e.kind === "swap" ? "swap in " : "add ";
+    var what = e.kind === "unpick" ? "remove " : e.kind === "swap" ? "swap in " : e.kind === "note" ?
+      "save your notes about " : "add ";
     return "Couldn't " + what + e.name + ": " + e.refused;
   }
 
@@ -183,7 +255,7 @@
   function show() {
     return all().then(function (list) {
       list = list.filter(function (e) { return e.slug === slug; });
-      var waiting = list.filter(function (e) { return !e.refused; }), byKey = {};
+      var waiting = list.filter(waits), byKey = {};
       list.forEach(function (e) { byKey[key(e.url, e.fields)] = e; });
       Array.prototype.slice.call(box.children).forEach(function (c) {
         if (!c.hasAttribute("data-held")) box.removeChild(c);  // the sign-out question stays
@@ -198,7 +270,16 @@
       }
       pending = waiting.length;
       list.forEach(function (e) {
-        if (e.refused) button(line(refusal(e)), "OK", function () { drop(e.id).then(show); });
+        if (!e.refused || e.url === location.pathname) return;  // a notes page shows its own
+        var p = line(refusal(e));
+        if (e.kind === "note") {  // what I typed is on that page, with both versions
+          var a = document.createElement("a");
+          a.href = e.url;
+          a.textContent = "Open my notes";
+          p.appendChild(document.createTextNode(" "));
+          p.appendChild(a);
+        }
+        button(p, "OK", function () { drop(e.id).then(show); });
       });
       document.querySelectorAll("form[data-outbox]").forEach(function (form) {
         var e = byKey[key(path(form), fieldsOf(form))];
@@ -209,15 +290,20 @@
   }
 
   function kick() {
-    return flush().then(function () { retryIn = 0; return show(); }, function () {
-      retryIn = Math.min(retryIn ? retryIn * 2 : 2, 60);
-      clearTimeout(retryTimer);
-      retryTimer = setTimeout(kick, retryIn * 1000);
-      if ("serviceWorker" in navigator) {
-        navigator.serviceWorker.ready.then(function (r) { return r.sync && r.sync.register(TAG); }).catch(noop);
-      }
-      return show();
-    });
+    return flush().then(function () { retryIn = 0; return show(); }, later);
+  }
+  // Not sent: tried again with backoff (1, 2, 4 … 30 s).
+  function later(error) {
+    retryIn = Math.min(retryIn ? retryIn * 2 : 1, 30);
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(kick, retryIn * 1000);
+    api.retry(retryIn);
+    // No connection: the worker sends it once there is one, even with this page closed. (A
+    // server error is this page's to retry: a sync asked for online would run at once.)
+    if (error && error.offline && "serviceWorker" in navigator) {
+      navigator.serviceWorker.ready.then(function (r) { return r.sync && r.sync.register(TAG); }).catch(noop);
+    }
+    return show();
   }
 
   // Like the form would have: to where it redirects (a reload when only the #anchor differs).
@@ -276,43 +362,18 @@
   });
 
   // --- signing out, deleting my data: only once nothing is left unsent, or I said discard ---
-  function notesKept() {
-    var keys = [];
-    try {
-      for (var i = 0; i < localStorage.length; i++) {
-        var k = localStorage.key(i);
-        if (k.indexOf(NOTES + "/e/" + slug + "/") === 0) keys.push(k);
-      }
-    } catch (e) { /* no storage: nothing kept there */ }
-    return keys;
-  }
-
-  // Notes typed on this phone and not saved yet (notes.js keeps them): send them now.
-  function sendNotes() {
-    var round = {};
-    return Promise.all(notesKept().map(function (k) {
-      var kept = {}, body = new URLSearchParams();
-      try { kept = JSON.parse(localStorage.getItem(k)) || {}; } catch (e) { /* unreadable: sent empty */ }
-      body.set("client_id", uuid());
-      Object.keys(kept).forEach(function (n) { body.set(n, kept[n].value); body.set("base_" + n, kept[n].base); });
-      return token(slug, round).then(function (t) {
-        return t.status === 200 ? post(k.slice(NOTES.length), body, t.body.csrf_token) : t;
-      }).then(function (a) {
-        if (a.status === 200 && a.body.saved) localStorage.removeItem(k);
-      });
-    })).catch(noop);
-  }
-
-  // Refusals don't count: the server has answered them (and the page said so).
+  // Refusals don't count: the server has answered them (and the page said so). A note's text
+  // held in a conflict does: it is on this phone only.
   function unsent() {
     return all().catch(function () { return []; }).then(function (list) {
-      return list.filter(function (e) { return e.slug === slug && !e.refused; }).length + notesKept().length;
+      return list.filter(function (e) {
+        return e.slug === slug && (!e.refused || e.conflicts || (e.hold || []).length);
+      }).length;
     });
   }
 
   function discard() {
     return all().catch(function () { return []; }).then(function (list) {
-      notesKept().forEach(function (k) { localStorage.removeItem(k); });
       return Promise.all(list.filter(function (e) { return e.slug === slug; }).map(function (e) { return drop(e.id); }));
     });
   }
@@ -321,7 +382,7 @@
     event.preventDefault();
     var held = box.querySelector("[data-held]");
     if (held) box.removeChild(held);
-    flush().catch(noop).then(sendNotes).then(unsent).then(function (n) {
+    flush().catch(noop).then(unsent).then(function (n) {
       if (!n) return discard().then(function () { submit(form); });  // all sent: clear what's left
       show().then(function () {
         var p = line((n === 1 ? "1 change on this phone hasn't" : n + " changes on this phone haven't") +
@@ -334,14 +395,39 @@
     });
   }
 
+  // Notes typed before the outbox kept them (localStorage, an earlier notes.js): moved here,
+  // each as a change of its own, before anything reads the outbox.
+  function migrate() {
+    var moved = [];
+    try {
+      for (var i = 0; i < localStorage.length; i++) {
+        var k = localStorage.key(i);
+        if (k.indexOf(NOTES + "/e/") === 0) moved.push(k);
+      }
+    } catch (e) { return Promise.resolve(); }
+    return Promise.all(moved.map(function (k) {
+      var kept = null, fields = {};
+      try { kept = JSON.parse(localStorage.getItem(k)); } catch (e) { kept = null; }
+      Object.keys(kept || {}).forEach(function (n) {
+        var f = kept[n];
+        if (f && typeof f.value === "string") { fields[n] = f.value; fields[BASE + n] = String(f.base || ""); }
+      });
+      var done = function () { localStorage.removeItem(k); };
+      return Object.keys(fields).length ? put(entry(uuid(), k.slice(NOTES.length), fields)).then(done) : done();
+    })).catch(noop);
+  }
+
+  api.uuid = uuid; api.show = show; api.kick = kick; api.later = later; api.retry = noop;
   window.addEventListener("online", kick);
-  window.addEventListener("eventmate:saved", kick);  // notes.js saved: the connection is back
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.addEventListener("message", function (event) {
-      if (event.data && event.data.type === TAG) show();
+      if (!event.data || event.data.type !== TAG) return;
+      (event.data.notes || []).forEach(function (a) { api.note(a.change, a.code, a.body); });
+      show();
     });
   }
   // Changes the server answered as plain forms: its page names them.
   var answered = (box.getAttribute("data-answered") || "").split(" ").filter(Boolean);
-  Promise.all(answered.map(drop)).catch(noop).then(show).then(kick);
+  api.ready = migrate().then(function () { return Promise.all(answered.map(drop)); }).catch(noop);
+  api.ready.then(show).then(kick);
 })(self);

@@ -12,7 +12,8 @@ real Chromium on a phone, on SQLite and PostgreSQL:
   plain "Save notes" afterwards works.
 - A session that is gone again before every send gets every token refused, the fresh one
   too: one retry, no more; the page says it was not saved and to reload, the text stays in
-  the field and on the phone, and a reload (once the session lasts) puts it back and saves it.
+  the field and on the phone (the outbox), and a reload (once the session lasts) puts it back
+  and saves it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ WHILE_REFUSED = "Raising a seed round in March (typed while every token was refu
 #: What the notes page says when its token is refused even after fetching a fresh one.
 REFUSED = re.compile(r"^We couldn't accept that save: this page's session has ended\. .*reload the page")
 SAVED = re.compile(r"^Saved \d\d:\d\d\.$")
+#: Nothing about this notes page waits in the phone's outbox (IndexedDB) any more.
+NOTHING_WAITS_HERE = """() => new Promise((ok, fail) => {
+  const open = indexedDB.open("eventmate", 1);
+  open.onerror = () => fail(open.error);
+  open.onsuccess = () => {
+    const all = open.result.transaction("outbox").objectStore("outbox").getAll();
+    all.onsuccess = () => { open.result.close(); ok(!all.result.some(e => e.url === location.pathname)); };
+  };
+})"""
 
 
 def the_room(app, make_organiser, make_event, make_attendee) -> SimpleNamespace:
@@ -182,7 +192,7 @@ def test_when_every_token_is_refused_it_retries_once_and_keeps_the_text(
     page.reload()
     expect(working_on).to_have_value(WHILE_REFUSED)
     expect(status).not_to_have_text(REFUSED)
-    page.wait_for_function("() => !localStorage.getItem('eventmate:notes:' + location.pathname)")
+    page.wait_for_function(NOTHING_WAITS_HERE)
     assert stored_note(app, room) == {"working_on": WHILE_REFUSED, "offer": ""}
     offer = page.get_by_label("What I can offer, or promised")
     offer.fill("A review of his pitch deck")

@@ -2,7 +2,7 @@
 real app on SQLite and PostgreSQL:
 
 - removed from my three in another tab: the next autosave is *refused* (said so, the text
-  kept on the page and on the phone), not taken for being offline; chosen again, a reload
+  kept on the page and on the phone, in the outbox), not taken for being offline; chosen again, a reload
   puts the text back and saves it;
 - two tabs: different fields both land; the same field shows both versions, nothing is
   dropped, and "Keep mine" saves mine knowingly;
@@ -83,8 +83,29 @@ def eventually(check, seconds: float = 8.0):
         time.sleep(0.1)
 
 
+#: The phone's outbox entries about this notes page, as {field: {"value", "base"}} (later wins).
+KEPT_ON_PHONE = """() => new Promise((ok, fail) => {
+  const open = indexedDB.open("eventmate", 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("outbox", { keyPath: "id" });
+  open.onerror = () => fail(open.error);
+  open.onsuccess = () => {
+    const all = open.result.transaction("outbox").objectStore("outbox").getAll();
+    all.onsuccess = () => {
+      open.result.close();
+      const kept = {};
+      all.result.filter(e => e.url === location.pathname).sort((a, b) => a.at - b.at).forEach(e => {
+        for (const n of Object.keys(e.fields)) {
+          if (!n.startsWith("base_")) kept[n] = { value: e.fields[n], base: e.fields["base_" + n] };
+        }
+      });
+      ok(kept);
+    };
+  };
+})"""
+
+
 def kept_on_phone(page) -> dict:
-    return page.evaluate("() => JSON.parse(localStorage.getItem('eventmate:notes:' + location.pathname) || '{}')")
+    return page.evaluate(KEPT_ON_PHONE)
 
 
 @pytest.mark.one_database

@@ -5,7 +5,10 @@
   copy gets the same answer, exactly one copy of each is the one that applied it;
 - in a real Chromium: choices made offline wait on the phone and say so, reach the server once
   when it is back, a fourth is refused and shown; signing out holds off while a change is
-  unsent and goes ahead once it has been sent.
+  unsent and goes ahead once it has been sent;
+- a note and a pick made offline wait in the same outbox (one status line), survive a reload
+  made offline, and each reach the server once; signing out with a change that can't be sent
+  offers "Discard unsent changes", which empties the outbox and signs the phone out.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ import requests
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from eventmate import picks
+from eventmate import notes, picks
 from eventmate.extensions import db
-from eventmate.models import Attendee, Pick, PickChange
+from eventmate.models import Attendee, Note, NoteSave, Pick, PickChange
 
 ANA, BEA, CHEN, DARA, EMIL, FEMI, GUS = ("Ana Lima", "Bea Costa", "Chen Wei", "Dara Byrne", "Emil Sørensen",
                                          "Femi Adé", "Gus Moreau")
@@ -188,3 +191,102 @@ def test_offline_choices_wait_on_the_phone_land_once_and_a_fourth_is_refused(
     assert page.evaluate(OUTBOX_COUNT) == 0  # and the outbox is empty (the refusal went with it)
     assert [p for p in contexts.problems
             if not re.search(r"ERR_INTERNET_DISCONNECTED|status of 409", p[2])] == []
+
+
+def note_saves(app, room, subject, field: str = "needs") -> tuple[str | None, int]:
+    """A field of Ana's note about `subject`, and how many note saves the server applied."""
+    with app.app_context():
+        try:
+            value = db.session.scalar(sa.select(getattr(Note, field)).where(
+                Note.author_id == room.ana.id, Note.subject_id == subject.id))
+            return value, db.session.scalar(sa.select(sa.func.count()).select_from(NoteSave))
+        finally:
+            db.session.remove()
+
+
+def eventually(check, seconds: float = 10.0):
+    deadline = time.monotonic() + seconds
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return value
+
+
+@pytest.mark.e2e
+@pytest.mark.one_database
+def test_a_note_and_a_pick_made_offline_share_the_outbox_and_discard_signs_out(
+        live_server, contexts, make_organiser, make_event, make_attendee, monkeypatch):
+    origin, app = live_server.url, live_server.app
+    room = the_room(app, make_organiser, make_event, make_attendee, chosen=(BEA,))
+    slug, bea = room.event.slug, room.people[BEA]
+    typed = "A roaster in Porto, and someone who knows café chains"
+    phone = contexts.phone()
+    page = phone.new_page()
+    page.goto(f"{origin}/r/{room.ana.code}")
+    page.get_by_role("button", name="Yes, that's me").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello again, {ANA}")
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
+    # Typed before the upgrade, kept in localStorage by the notes page then: moved into the
+    # outbox on the next page load, and sent.
+    page.evaluate("([key, kept]) => localStorage.setItem(key, JSON.stringify(kept))",
+                  [f"eventmate:notes:/e/{slug}/notes/{bea.id}", {"personal": {"value": "Biscuit, a dog", "base": ""}}])
+    page.goto(f"{origin}/e/{slug}/people")
+    assert eventually(lambda: note_saves(app, room, bea, "personal") == ("Biscuit, a dog", 1))
+    assert eventually(lambda: page.evaluate(OUTBOX_COUNT) == 0) and page.evaluate("localStorage.length") == 0
+    for path in ("/you", f"/notes/{bea.id}"):  # through the worker: kept for offline, as /people
+        page.goto(f"{origin}/e/{slug}{path}")
+    status, saved = page.locator("[data-outbox-status]"), page.locator("[data-save-status]")
+    needs = page.get_by_label("What they need")
+
+    phone.set_offline(True)
+    needs.fill(typed)
+    expect(status).to_have_text("Saved on this phone — I'll send it when you're back online.")
+    expect(saved).to_have_text(re.compile(r"^Couldn't save — you seem to be offline\."))
+    page.goto(f"{origin}/e/{slug}/people")  # offline: the worker's copy
+    page.get_by_role("button", name=f"Choose {CHEN}").click()
+    expect(status).to_have_text("2 changes saved on this phone — I'll send them when you're back online.")
+    page.goto(f"{origin}/e/{slug}/notes/{bea.id}")
+    page.reload()  # still offline: the page as it was, what I typed put back from the phone
+    expect(needs).to_have_value(typed)
+    expect(status).to_have_text("2 changes saved on this phone — I'll send them when you're back online.")
+    assert note_saves(app, room, bea) == ("", 1) and recorded(app, room) == []
+
+    phone.set_offline(False)
+    expect(status.locator("p.sent")).to_have_text("Sent — everything from this phone is saved.")
+    expect(saved).to_have_text(re.compile(r"^Saved \d\d:\d\d\.$"))
+    assert note_saves(app, room, bea) == (typed, 2)  # each change once
+    assert three(app, room) == [BEA, CHEN] and [s for _, s in recorded(app, room)] == [200]
+    assert page.evaluate(OUTBOX_COUNT) == 0
+
+    # With no page of ours open, the service worker sends a note typed offline (Background Sync).
+    phone.set_offline(True)
+    needs.fill(typed + ".")
+    expect(status).to_have_text("Saved on this phone — I'll send it when you're back online.")
+    page.goto("about:blank")
+    phone.set_offline(False)
+    assert eventually(lambda: note_saves(app, room, bea) == (typed + ".", 3))
+    page.goto(f"{origin}/e/{slug}/notes/{bea.id}")
+    expect(needs).to_have_value(typed + ".")
+    assert page.evaluate(OUTBOX_COUNT) == 0
+
+    # A change that can't be sent (typed offline; back online, the server fails every note
+    # save): signing out holds off, and "Discard unsent changes" drops it and signs out.
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database is restarting")
+
+    phone.set_offline(True)
+    needs.fill(typed + " (and a bakery)")
+    expect(status).to_have_text("Saved on this phone — I'll send it when you're back online.")
+    monkeypatch.setattr(notes, "save", broken)
+    phone.set_offline(False)
+    expect(saved).to_have_text(re.compile(r"^Couldn't save just now — something went wrong on our side\."))
+    page.goto(f"{origin}/e/{slug}/you")
+    page.locator(".device", has_text="This phone").get_by_role("button", name="Sign out").click()
+    held = status.locator("[data-held]")
+    expect(held).to_have_text(re.compile(r"^1 change on this phone hasn't been sent yet, so I've held off\."))
+    held.get_by_role("button", name="Discard unsent changes").click()
+    expect(page).to_have_url(re.compile(r"/return\?signed_out=1$"))
+    assert page.evaluate(OUTBOX_COUNT) == 0
+    assert phone.request.get(f"{origin}/e/{slug}/csrf", headers={"Accept": "application/json"}).status == 403
+    assert note_saves(app, room, bea) == (typed + ".", 3)  # the discarded text never arrived
+    assert [p for p in contexts.problems
+            if not re.search(r"ERR_INTERNET_DISCONNECTED|status of 500", p[2])] == []
