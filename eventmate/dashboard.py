@@ -43,11 +43,11 @@ class PollCache:
     LIMIT = 512  # events with a dashboard open at once, per process, before the oldest go
 
     def __init__(self) -> None:
-        self._items: dict[int, tuple[float, Poll]] = {}
+        self._items: dict[tuple, tuple[float, Poll]] = {}
 
-    def get(self, event_id: int, seconds: float, make) -> Poll:
+    def get(self, key: tuple, seconds: float, make) -> Poll:
         now = time.monotonic()
-        item = self._items.get(event_id)
+        item = self._items.get(key)
         if item is not None and item[0] > now:
             return item[1]
         poll = make()
@@ -55,7 +55,7 @@ class PollCache:
             self._items = {k: v for k, v in self._items.items() if v[0] > now}
             if len(self._items) >= self.LIMIT:
                 self._items.clear()
-        self._items[event_id] = (now + seconds, poll)
+        self._items[key] = (now + seconds, poll)
         return poll
 
     def clear(self) -> None:

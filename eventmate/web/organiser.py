@@ -356,7 +356,8 @@ def live(event_id: int):
     seconds = current_app.config["LIVE_POLL_CACHE_SECONDS"]
     if seconds > 0:
         polls = current_app.extensions.setdefault("eventmate.polls", dashboard.PollCache())
-        poll = polls.get(ev.id, seconds, lambda: _live_poll(ev))
+        # Keyed by the slug too: an id SQLite reuses after a delete never meets the old numbers.
+        poll = polls.get((ev.id, ev.slug), seconds, lambda: _live_poll(ev))
     else:
         poll = _live_poll(ev)
     if _client_has(poll.tag):
