@@ -50,6 +50,18 @@ DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 TIMEOUT_MS = 10_000
 
 
+def sign_in_on(context, origin: str, code: str, name: str):
+    """A new page in this phone context signed in as someone through their return link
+    ("Yes, that's me"), on their home page."""
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    page.goto(f"{origin}/r/{code}")
+    page.get_by_role("button", name="Yes, that's me").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello again, {name}")
+    return page
+
+
 def event_on_now(make_event, organiser, **form):
     """An evening that started half an hour ago and ends in two hours: the live server runs on
     the wall clock, so check-in is open whenever the test runs."""

@@ -25,6 +25,8 @@ from eventmate import notes, picks
 from eventmate.extensions import db
 from eventmate.models import Attendee, Note
 
+from .conftest import sign_in_on
+
 pytestmark = [pytest.mark.e2e]
 
 ANA, BEN = "Ana Lima", "Ben Okafor"
@@ -50,11 +52,7 @@ def the_room(app, make_organiser, make_event, make_attendee) -> SimpleNamespace:
 
 
 def sign_in(context, origin: str, room):
-    page = context.new_page()
-    page.goto(f"{origin}/r/{room.ana.code}")
-    page.get_by_role("button", name="Yes, that's me").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello again, {ANA}")
-    return page
+    return sign_in_on(context, origin, room.ana.code, ANA)
 
 
 def open_notes(page, origin: str, room):

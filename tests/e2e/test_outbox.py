@@ -31,6 +31,8 @@ from eventmate import notes, picks
 from eventmate.extensions import db
 from eventmate.models import Attendee, Note, NoteSave, Pick, PickChange
 
+from .conftest import sign_in_on
+
 ANA, BEA, CHEN, DARA, EMIL, FEMI, GUS = ("Ana Lima", "Bea Costa", "Chen Wei", "Dara Byrne", "Emil Sørensen",
                                          "Femi Adé", "Gus Moreau")
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -147,10 +149,7 @@ def test_offline_choices_wait_on_the_phone_land_once_and_a_fourth_is_refused(
     room = the_room(app, make_organiser, make_event, make_attendee, chosen=(BEA, CHEN))
     slug = room.event.slug
     phone = contexts.phone()
-    page = phone.new_page()
-    page.goto(f"{origin}/r/{room.ana.code}")
-    page.get_by_role("button", name="Yes, that's me").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello again, {ANA}")
+    page = sign_in_on(phone, origin, room.ana.code, ANA)
     assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
     page.goto(f"{origin}/e/{slug}/people")  # through the service worker: kept for offline
     status = page.locator("[data-outbox-status]")
@@ -220,10 +219,7 @@ def test_a_note_and_a_pick_made_offline_share_the_outbox_and_discard_signs_out(
     slug, bea = room.event.slug, room.people[BEA]
     typed = "A roaster in Porto, and someone who knows café chains"
     phone = contexts.phone()
-    page = phone.new_page()
-    page.goto(f"{origin}/r/{room.ana.code}")
-    page.get_by_role("button", name="Yes, that's me").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello again, {ANA}")
+    page = sign_in_on(phone, origin, room.ana.code, ANA)
     assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
     # Typed before the upgrade, kept in localStorage by the notes page then: moved into the
     # outbox on the next page load, and sent.
