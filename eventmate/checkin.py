@@ -8,6 +8,7 @@ import logging
 import re
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
@@ -35,8 +36,13 @@ PROFILE_FIELDS = (
 )
 
 
+#: Statements on the busiest pages are built once: SQLAlchemy then skips building them and
+#: working out their cache key on every request (0.2-0.6 ms each; see bench/README.md).
+_EVENT_BY_SLUG = sa.select(Event).where(Event.slug == sa.bindparam("slug"))
+
+
 def find_event(session, slug: str) -> Event | None:
-    return session.scalar(sa.select(Event).where(Event.slug == (slug or "").lower()))
+    return session.scalar(_EVENT_BY_SLUG, {"slug": (slug or "").lower()})
 
 
 def event_by_slug(session, slug: str) -> Event:
@@ -57,7 +63,7 @@ def events_by_ids(session, ids) -> list[Event]:
 
 def open_checkin(session, slug: str, key: str) -> Event:
     """The event behind a poster URL, if its key is current and check-in is open."""
-    event = session.scalar(sa.select(Event).where(Event.slug == (slug or "").lower()))
+    event = find_event(session, slug)
     if event is None:
         raise CheckInKeyInvalid()
     if not hmac.compare_digest(event.checkin_key.encode(), (key or "").lower().encode()):
@@ -181,10 +187,27 @@ def _legacy_retry(session, event: Event, form_token: str, secret: str) -> tuple[
     return existing, code, device_credential
 
 
+class CheckedIn(NamedTuple):
+    attendee: Attendee
+    code: str
+    #: The device credential for the browser's cookie.
+    credential: str
+    #: True when this call also made the device (with that credential) holding the attendee,
+    #: in the attendee's own transaction: nothing is left to attach.
+    device_made: bool = False
+
+
+_NEW_DEVICE = sa.insert(Device.__table__).returning(Device.__table__.c.id)
+_NEW_DEVICE_LINK = sa.insert(DeviceAttendee.__table__)
+
+
 def check_in_from_form(session, event: Event, data: dict, form_token: str, secret: str,
-                       binding: str | None = "") -> tuple[Attendee, str, str]:
+                       binding: str | None = "", device_label: str | None = None) -> CheckedIn:
     """Check a walk-in attendee in; returns the attendee, their return code and the
     credential a new device gets.
+
+    `device_label` ("Chrome on Android") is given for a browser that holds nothing yet: its
+    new device is made holding the new attendee in the same transaction (`device_made`).
 
     `form_token` is the one-time token of the form and `binding` the value of the form
     cookie of the browser that sends it (None: it has none). Submitting the same form twice
@@ -199,7 +222,7 @@ def check_in_from_form(session, event: Event, data: dict, form_token: str, secre
     if not event.is_checkin_open(clock.now()):
         raise CheckInClosed()
     if not bound:
-        return _legacy_retry(session, event, form_token, secret)
+        return CheckedIn(*_legacy_retry(session, event, form_token, secret))
     values = read_profile(data)
     code = tokens.random_code(RETURN_CODE_LENGTH)
     device_credential = secrets.token_urlsafe(32)
@@ -218,6 +241,14 @@ def check_in_from_form(session, event: Event, data: dict, form_token: str, secre
                                 **checked_in)
             attendee.refresh_search_text()
             session.add(attendee)
+        if device_label is not None:
+            session.flush()  # the attendee's id, and a repeated form token fails here
+            now = checked_in["checked_in_at"]
+            device_id = session.execute(_NEW_DEVICE, {
+                "credential_hash": tokens.digest(device_credential), "created_at": now,
+                "last_seen_at": now, "label": device_label[:60]}).scalar_one()
+            session.execute(_NEW_DEVICE_LINK, {"device_id": device_id, "attendee_id": attendee.id,
+                                               "created_at": now})
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -229,9 +260,9 @@ def check_in_from_form(session, event: Event, data: dict, form_token: str, secre
         answer = _unseal(key, existing.checkin_seal)
         if answer is None or not hmac.compare_digest(existing.return_code_hash, tokens.digest(answer[0])):
             raise FormExpired() from None  # the code was renewed since
-        return existing, *answer
+        return CheckedIn(existing, *answer)
     log.info("checked in: event=%s attendee=%s", event.id, attendee.id)
-    return attendee, code, device_credential
+    return CheckedIn(attendee, code, device_credential, device_label is not None)
 
 
 def update_profile(session, attendee: Attendee, data: dict) -> Attendee:
@@ -279,8 +310,8 @@ def claim_registration(session, event: Event, checked_in: dict) -> Attendee | No
 def check_in(session, event: Event, data: dict, form_token: str, secret: str,
              binding: str | None = "") -> tuple[Attendee, str]:
     """`check_in_from_form` without the device credential: the attendee and their code."""
-    attendee, code, _device_credential = check_in_from_form(session, event, data, form_token, secret, binding)
-    return attendee, code
+    done = check_in_from_form(session, event, data, form_token, secret, binding)
+    return done.attendee, done.code
 
 
 def attendee_by_code(session, code: str, event_id: int | None = None) -> Attendee:
@@ -302,9 +333,14 @@ def held_by(credential: str | None):
     credential) holds only attendees who were there before then."""
     if not credential:
         return Attendee.legacy_cookie_ok
+    return held_by_hash(tokens.digest(credential))
+
+
+def held_by_hash(credential_hash):
+    """`held_by` for a credential's hash (a value, or a bind parameter in a built statement)."""
     return sa.exists().where(DeviceAttendee.attendee_id == Attendee.id,
                              DeviceAttendee.device_id == Device.id,
-                             Device.credential_hash == tokens.digest(credential))
+                             Device.credential_hash == credential_hash)
 
 
 def signed_in_attendee(session, code: str, event_id: int, credential: str | None) -> Attendee:

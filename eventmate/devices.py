@@ -28,10 +28,13 @@ SEEN_EVERY = timedelta(hours=1)
 SUBSCRIPTION_LIFETIME = timedelta(days=60)
 
 
+_BY_CREDENTIAL = sa.select(Device).where(Device.credential_hash == sa.bindparam("hash"))
+
+
 def find(session, credential: str | None) -> Device | None:
     if not credential:
         return None
-    return session.scalar(sa.select(Device).where(Device.credential_hash == tokens.digest(credential)))
+    return session.scalar(_BY_CREDENTIAL, {"hash": tokens.digest(credential)})
 
 
 _BROWSERS = (("Edg/", "Edge"), ("SamsungBrowser/", "Samsung Internet"), ("OPR/", "Opera"),
@@ -160,10 +163,15 @@ def _drop_empty(session, device_ids: list[int]) -> None:
                     execution_options={"synchronize_session": False})
 
 
+def due_for_touch(last_seen_at: datetime) -> bool:
+    """Whether a device last seen then should be marked seen again now (hourly)."""
+    return last_seen_at <= clock.now() - SEEN_EVERY
+
+
 def touch(session, device: Device) -> None:
     """Record that the device is in use, at most hourly (one conditional UPDATE)."""
     now = clock.now()
-    if device.last_seen_at > now - SEEN_EVERY:
+    if not due_for_touch(device.last_seen_at):
         return
     session.execute(sa.update(Device).where(Device.id == device.id, Device.last_seen_at <= now - SEEN_EVERY)
                     .values(last_seen_at=now), execution_options={"synchronize_session": False})

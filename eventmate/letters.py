@@ -173,12 +173,18 @@ def mark_read(session, me: Attendee, other_id: int) -> None:
         session.commit()
 
 
+def _unread_count():
+    me = sa.bindparam("me")
+    muted = sa.select(Mute.muted_id).where(Mute.muter_id == me)
+    return sa.select(sa.func.count()).where(Letter.recipient_id == me, Letter.read_at.is_(None),
+                                            Letter.hidden.is_(False), Letter.sender_id.not_in(muted))
+
+
+_UNREAD_COUNT = _unread_count()  # built once: every attendee page shows it
+
+
 def unread_count(session, me: Attendee) -> int:
-    muted = sa.select(Mute.muted_id).where(Mute.muter_id == me.id)
-    return session.scalar(
-        sa.select(sa.func.count()).where(Letter.recipient_id == me.id, Letter.read_at.is_(None),
-                                         Letter.hidden.is_(False), Letter.sender_id.not_in(muted))
-    ) or 0
+    return session.scalar(_UNREAD_COUNT, {"me": me.id}) or 0
 
 
 @dataclass

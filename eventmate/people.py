@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from . import tokens
-from .checkin import RETURN_CODE_LENGTH, held_by
-from .models import Attendee, Event, fold
+from .checkin import RETURN_CODE_LENGTH, held_by, held_by_hash
+from .models import Attendee, Device, Event, fold
 
 PAGE_SIZE = 25
 MAX_QUERY = 100
@@ -40,8 +42,32 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
+def _event_and_reader(held, device_seen):
+    joined = sa.and_(Attendee.event_id == Event.id,
+                     Attendee.return_code_hash.in_(sa.bindparam("codes", expanding=True)))
+    return (sa.select(Event, Attendee, held, device_seen).outerjoin(Attendee, joined)
+            .where(Event.slug == sa.bindparam("slug")))
+
+
+#: Built once (see `checkin.find_event`): every attendee page starts with it.
+_EVENT_AND_READER = _event_and_reader(
+    held_by_hash(sa.bindparam("credential")),
+    sa.select(Device.last_seen_at).where(Device.credential_hash == sa.bindparam("credential"))
+    .scalar_subquery())
+_EVENT_AND_LEGACY_READER = _event_and_reader(held_by(None), sa.null())
+
+
+class Reader(NamedTuple):
+    """Who reads an attendee page: the event, this device's attendee there (or None), and
+    when the device was last seen (None without one), so the page need not look it up."""
+
+    event: Event | None
+    attendee: Attendee | None
+    device_seen_at: datetime | None = None
+
+
 def event_and_reader(session, slug: str, codes: dict[str, str],
-                     credential: str | None) -> tuple[Event | None, Attendee | None]:
+                     credential: str | None) -> Reader:
     """The event at `slug` and who this device is there (None when nobody), in one query.
 
     The same checks as `checkin.signed_in_attendee`, which pages use one event at a time:
@@ -53,19 +79,21 @@ def event_and_reader(session, slug: str, codes: dict[str, str],
         code = tokens.normalise_code(code or "")
         if len(code) == RETURN_CODE_LENGTH:
             wanted[event_id] = tokens.digest(code)
-    held = held_by(credential)
-    joined = sa.and_(Attendee.event_id == Event.id,
-                     Attendee.return_code_hash.in_(sorted(set(wanted.values())) or [""]))
-    rows = session.execute(sa.select(Event, Attendee, held).outerjoin(Attendee, joined)
-                           .where(Event.slug == (slug or "").lower())).all()
+    params = {"slug": (slug or "").lower(), "codes": sorted(set(wanted.values())) or [""]}
+    if credential:
+        params["credential"] = tokens.digest(credential)
+        statement = _EVENT_AND_READER
+    else:
+        statement = _EVENT_AND_LEGACY_READER
+    rows = session.execute(statement, params).all()
     if not rows:
-        return None, None
+        return Reader(None, None)
     event = rows[0][0]
     mine = wanted.get(str(event.id))
-    for _event, attendee, is_held in rows:
+    for _event, attendee, is_held, seen_at in rows:
         if attendee is not None and attendee.return_code_hash == mine and is_held:
-            return event, attendee
-    return event, None
+            return Reader(event, attendee, seen_at)
+    return Reader(event, None, rows[0][3])
 
 
 def here(event_id: int):

@@ -222,9 +222,7 @@ def picked_ids(session, picker: Attendee) -> set[int]:
 
 def my_three(session, picker: Attendee) -> list[Chosen]:
     """My picks in slot order, each with whether they picked me too and my note about them."""
-    picks = list(session.scalars(
-        sa.select(Pick).where(Pick.picker_id == picker.id).order_by(Pick.slot)
-    ))
+    picks = list(session.scalars(_MY_PICKS, {"me": picker.id}))
     if not picks:
         return []
     ids = [p.picked_id for p in picks]
@@ -239,17 +237,25 @@ def my_three(session, picker: Attendee) -> list[Chosen]:
                    note=notes.get(p.picked_id)) for p in picks]
 
 
+def _chose_me():
+    mine = aliased(Pick)
+    me = sa.bindparam("me")
+    return (sa.select(Pick, Attendee, mine.id.is_not(None))
+            .join(Attendee, Attendee.id == Pick.picker_id)
+            .outerjoin(mine, sa.and_(mine.picker_id == me, mine.picked_id == Pick.picker_id))
+            .where(Pick.picked_id == me, Pick.event_id == sa.bindparam("event"))
+            .order_by(Pick.created_at, Pick.id))
+
+
+#: Built once: on every view of an attendee's page (building it costs more than running it).
+_CHOSE_ME = _chose_me()
+_MY_PICKS = sa.select(Pick).where(Pick.picker_id == sa.bindparam("me")).order_by(Pick.slot)
+
+
 def chose_me(session, me: Attendee) -> list[Chooser]:
     """The people who picked me — here or gone — in the order they did, each with the
     contact details they share and whether I picked them back. One query."""
-    mine = aliased(Pick)
-    rows = session.execute(
-        sa.select(Pick, Attendee, mine.id.is_not(None))
-        .join(Attendee, Attendee.id == Pick.picker_id)
-        .outerjoin(mine, sa.and_(mine.picker_id == me.id, mine.picked_id == Pick.picker_id))
-        .where(Pick.picked_id == me.id, Pick.event_id == me.event_id)
-        .order_by(Pick.created_at, Pick.id)
-    )
+    rows = session.execute(_CHOSE_ME, {"me": me.id, "event": me.event_id})
     return [Chooser(pick=pick, person=person, picked_back=bool(back)) for pick, person, back in rows]
 
 

@@ -8,29 +8,39 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 from flask import Flask, current_app, request
 
 YEAR = 365 * 24 * 3600
-_hashes: dict[str, tuple[float, str]] = {}
+#: filename as asked -> (checked at, mtime, hash, path). Pages ask for the same few files on
+#: every view: each is looked up on disk at most once per CHECK_EVERY seconds per process.
+_hashes: dict[str, tuple[float, float, str | None]] = {}
+CHECK_EVERY = 2.0
 
 
 def version(filename: str) -> str | None:
     """The first 10 hex digits of the file's SHA-256 (recomputed when the file changes)."""
+    now = time.monotonic()
+    known = _hashes.get(filename)
+    if known is not None and now - known[0] < CHECK_EVERY:
+        return known[2]
     folder = Path(current_app.static_folder).resolve()
     path = (folder / filename).resolve()
-    if folder not in path.parents:
-        return None
-    try:
-        mtime = os.stat(path).st_mtime
-    except OSError:
-        return None
-    known = _hashes.get(str(path))
-    if known is None or known[0] != mtime:
-        known = (mtime, hashlib.sha256(path.read_bytes()).hexdigest()[:10])
-        _hashes[str(path)] = known
-    return known[1]
+    digest = None
+    mtime = -1.0
+    if folder in path.parents:
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            pass
+        else:
+            digest = known[2] if known is not None and known[1] == mtime else \
+                hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    if len(_hashes) < 1000:  # static URLs come from our templates; never grows with requests
+        _hashes[filename] = (now, mtime, digest)
+    return digest
 
 
 def _versioned(endpoint: str, values: dict) -> None:

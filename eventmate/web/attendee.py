@@ -66,7 +66,8 @@ def _not_found_at_event(error):
 
 def _me(slug: str):
     """The event and who this device is there (one query); NotCheckedInHere otherwise."""
-    event, attendee = people.event_and_reader(db.session, slug, device.codes(), device.credential())
+    event, attendee, g.device_seen_at = people.event_and_reader(
+        db.session, slug, device.codes(), device.credential())
     if event is None:
         raise NotFound()
     if attendee is None:
@@ -201,8 +202,9 @@ def _check_in(slug: str, key: str, session_gone: bool = False):
         return _checkin_form(event, request.form, {"form": SESSION_GONE}, binding, 400)
     form_token = request.form.get("form_token", "")
     try:
-        attendee, code, credential = checkin.check_in_from_form(
-            db.session, event, request.form, form_token, secret, binding)
+        done = checkin.check_in_from_form(
+            db.session, event, request.form, form_token, secret, binding,
+            device_label=device.new_device_label())
     except checkin.FormExpired as error:
         # Another phone's form (or one this browser can no longer prove is its own): a fresh
         # form, what was typed kept, and nobody's identity.
@@ -213,7 +215,7 @@ def _check_in(slug: str, key: str, session_gone: bool = False):
     except CheckInClosed:  # closed in the instant between opening and saving
         return _closed_while_typing(event)
     response = redirect(url_for("attendee.home", slug=event.slug, welcome=1))
-    return device.remember(response, attendee, code, credential)
+    return device.remember(response, done.attendee, done.code, done.credential, made=done.device_made)
 
 
 def _closed_while_typing(event):

@@ -37,14 +37,20 @@ def _serializer() -> URLSafeSerializer:
 
 
 def _cookie() -> dict:
+    """The request's device cookie, verified once per request (pages ask for it often)."""
     raw = request.cookies.get(COOKIE)
     if not raw:
         return {}
+    cached = g.get("_device_cookie_read")
+    if cached is not None and cached[0] == raw:
+        return cached[1]
     try:
         value = _serializer().loads(raw)
     except BadSignature:
-        return {}
-    return value if isinstance(value, dict) else {}
+        value = {}
+    value = value if isinstance(value, dict) else {}
+    g._device_cookie_read = (raw, value)
+    return value
 
 
 def codes() -> dict[str, str]:
@@ -105,13 +111,28 @@ def new_form_binding() -> str:
     return secrets.token_urlsafe(32)
 
 
-def remember(response, attendee: Attendee, code: str, new_credential: str | None = None):
+def new_device_label() -> str | None:
+    """The label for a device made together with a check-in, when this browser holds nothing
+    yet (no device, no event); None otherwise (`remember` then attaches)."""
+    if credential() is None and not codes():
+        return devices.describe(request.user_agent.string)
+    return None
+
+
+def remember(response, attendee: Attendee, code: str, new_credential: str | None = None,
+             made: bool = False):
     """Add (or replace) this device's code for an event, and record the device as holding
-    that attendee. A cookie without a device gets one, holding all its events."""
+    that attendee. A cookie without a device gets one, holding all its events. `made`: the
+    device `new_credential` names was made holding the attendee already (a new phone's
+    check-in)."""
     cred = credential()
-    others = [] if cred else _held_attendees()
-    cred = cred or new_credential or secrets.token_urlsafe(32)
-    devices.attach(db.session, cred, [*others, attendee], label=devices.describe(request.user_agent.string))
+    if made:
+        cred = new_credential
+    else:
+        others = [] if cred else _held_attendees()
+        cred = cred or new_credential or secrets.token_urlsafe(32)
+        devices.attach(db.session, cred, [*others, attendee],
+                       label=devices.describe(request.user_agent.string))
     values = codes()
     values.pop(str(attendee.event_id), None)
     values[str(attendee.event_id)] = code
@@ -131,6 +152,9 @@ def seen() -> None:
             device_for_request()
         except OperationalError:
             db.session.rollback()
+        return
+    seen_at = g.get("device_seen_at")  # read with the page's attendee (`people.event_and_reader`)
+    if seen_at is not None and not devices.due_for_touch(seen_at):
         return
     found = devices.find(db.session, credential())
     if found is None:
