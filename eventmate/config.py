@@ -153,6 +153,10 @@ def load(instance_path: str) -> dict:
         # An organiser's open event page polls its live numbers every 10 s; each server process
         # keeps what it answered for this long (per event), however many dashboards are open.
         "LIVE_POLL_CACHE_SECONDS": 5.0,
+        # Who's here says how many people are there (or match a search): each server process
+        # keeps that count this long per event and search, rather than count everyone present
+        # on every view. The list itself is always read fresh.
+        "WHO_TOTAL_CACHE_SECONDS": 5.0,
         # Only honoured when TESTING: lets a live test server run at a chosen time.
         "TEST_NOW": None,
     }

@@ -8,7 +8,6 @@ size of the room (tests count them with 10 and 2,000 attendees).
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import aliased
 from . import clock
 from .devices import SUBSCRIPTION_LIFETIME
 from .followup import FOLLOW_UP_WINDOW
+from .kept import Kept
 from .models import Attendee, Coffee, DeviceAttendee, Event, FollowUp, Message, Pick, PushSubscription
 
 #: Arrivals are counted per bucket; a long event gets wider buckets so the chart stays readable.
@@ -33,33 +33,8 @@ class Poll:
     body: str | None
 
 
-class PollCache:
-    """Each event's latest poll, kept a few seconds in this process (monotonic clock); one per
-    app, in `app.extensions["eventmate.polls"]`.
-
-    No lock: a sync worker serves one request at a time, and under a threaded server two
-    requests missing at once each compute it, which costs a query and nothing else."""
-
-    LIMIT = 512  # events with a dashboard open at once, per process, before the oldest go
-
-    def __init__(self) -> None:
-        self._items: dict[tuple, tuple[float, Poll]] = {}
-
-    def get(self, key: tuple, seconds: float, make) -> Poll:
-        now = time.monotonic()
-        item = self._items.get(key)
-        if item is not None and item[0] > now:
-            return item[1]
-        poll = make()
-        if len(self._items) >= self.LIMIT:
-            self._items = {k: v for k, v in self._items.items() if v[0] > now}
-            if len(self._items) >= self.LIMIT:
-                self._items.clear()
-        self._items[key] = (now + seconds, poll)
-        return poll
-
-    def clear(self) -> None:
-        self._items.clear()
+#: Each event's latest poll, kept a few seconds per process (`app.extensions["eventmate.polls"]`).
+PollCache = Kept
 
 
 @dataclass(frozen=True)

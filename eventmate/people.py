@@ -105,28 +105,55 @@ def here(event_id: int):
     )
 
 
-def search(session, event_id: int, query: str = "", page: int = 1, exclude_id: int | None = None) -> Page:
+def search(session, event_id: int, query: str = "", page: int = 1, exclude_id: int | None = None,
+           counted: int | None = None) -> Page:
     """Present attendees whose name or one-liners contain every word of `query`, folded as
     the stored text is (case, accents, Unicode forms: `models.fold`).
 
     One query: the page, with the total as a scalar subquery the database runs once. Both
-    follow the partial index of present people (`ix_attendee_here`), in the page's order."""
+    follow the partial index of present people (`ix_attendee_here`), in the page's order.
+    `counted`: the total when the caller already has it (`present_count`, kept a few
+    seconds): the page's query then counts nothing."""
     query = clean_query(query)
     page = max(1, page)
-    stmt = here(event_id)
+    stmt = _matching(event_id, query)
     if exclude_id is not None:
         stmt = stmt.where(Attendee.id != exclude_id)
-    for word in words(query):
-        stmt = stmt.where(Attendee.search_text.like(_like(word), escape="\\"))
-    total = stmt.with_only_columns(sa.func.count(Attendee.id)).correlate(None).scalar_subquery()
+    listed = stmt
+    if counted is None:
+        total = stmt.with_only_columns(sa.func.count(Attendee.id)).correlate(None).scalar_subquery()
+        listed = stmt.add_columns(total.label("total"))
     rows = session.execute(
-        stmt.add_columns(total.label("total"))
-        .order_by(Attendee.search_text, Attendee.id)
+        listed.order_by(Attendee.search_text, Attendee.id)
         .limit(PAGE_SIZE + 1)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
-    # Past the last page no row carries the total: count on its own.
-    count = rows[0].total if rows else session.scalar(stmt.with_only_columns(sa.func.count(Attendee.id)))
+    if counted is None:
+        # Past the last page no row carries the total: count on its own.
+        counted = rows[0].total if rows else \
+            session.scalar(stmt.with_only_columns(sa.func.count(Attendee.id)))
     people = [row[0] for row in rows]
     return Page(people=people[:PAGE_SIZE], page=page, has_more=len(people) > PAGE_SIZE,
-                total=count, query=query)
+                total=counted, query=query)
+
+
+def _matching(event_id: int, query: str):
+    stmt = here(event_id)
+    for word in words(query):
+        stmt = stmt.where(Attendee.search_text.like(_like(word), escape="\\"))
+    return stmt
+
+
+def present_count(session, event_id: int, query: str = "") -> int:
+    """How many present people match `query` (as `search` counts them, nobody left out)."""
+    stmt = _matching(event_id, clean_query(query))
+    return session.scalar(stmt.with_only_columns(sa.func.count(Attendee.id)))
+
+
+def counted_in(attendee: Attendee, event_id: int, query: str = "") -> bool:
+    """Whether `present_count(event_id, query)` counts this attendee: present at that event,
+    and every folded word of `query` in their stored text (what the LIKE of `search` does)."""
+    if attendee.event_id != event_id or attendee.checked_in_at is None or attendee.left_at is not None:
+        return False
+    text = attendee.search_text or ""
+    return all(word in text for word in words(clean_query(query)))

@@ -77,7 +77,7 @@ def test_config(url: str, **extra) -> dict:
             "PUSH_ALLOW_LOOPBACK": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             # Tests read the dashboard right after changing the data; test_dashboard checks the
             # few seconds a server process keeps a poll.
-            "LIVE_POLL_CACHE_SECONDS": 0, **extra}
+            "LIVE_POLL_CACHE_SECONDS": 0, "WHO_TOTAL_CACHE_SECONDS": 0, **extra}
 
 
 def migrate(url: str) -> None:

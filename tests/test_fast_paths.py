@@ -141,6 +141,39 @@ def test_whos_here_reads_event_reader_page_and_total_in_three_queries(app, clien
     assert "Guest 29" in html and "Guest 28" not in html and len(sql) == 3
 
 
+def test_a_server_process_keeps_whos_heres_totals_for_a_few_seconds(make_app, evening, make_attendee,
+                                                                    make_event, make_organiser):
+    """5,000 people opening who's here: within WHO_TOTAL_CACHE_SECONDS a process takes the
+    total from what it last counted for that event and search (the page itself is read fresh
+    each time), less the reader when they are in it; then it counts again."""
+    app = make_app(WHO_TOTAL_CACHE_SECONDS=3600)
+    for n in range(4):
+        make_attendee(evening, f"Guest {n}", what_i_do="Designer")
+    ana, ben = make_attendee(evening, "Ana", what_i_do="Designer"), make_attendee(evening, "Ben")
+    other = make_event(make_organiser(), name="Another night")
+    dan = make_attendee(other, "Dan")
+    phones = {}
+    for person in (ana, ben, dan):
+        phones[person.name] = app.test_client()
+        assert post(phones[person.name], "/return", {"code": person.code}).status_code == 302
+
+    def who(name, at=evening, **query):
+        return phones[name].get(f"/e/{at.slug}/people", query_string=query).get_data(as_text=True)
+
+    assert "5 other people here" in who("Ana") and "5 other people here" in who("Ben")
+    # a search counts each word once for everyone; the reader never counts themselves
+    assert "4 matches for “DESIGNER”" in who("Ana", q="DESIGNER")
+    assert "5 matches for “designer”" in who("Ben", q="designer")
+    make_attendee(evening, "Cleo", what_i_do="Designer")
+    with Statements(app) as sql:
+        kept = who("Ana")
+    assert "5 other people here" in kept and "Cleo" in kept  # the list is fresh, the total kept
+    assert not any("count(" in statement for statement in sql), sql
+    app.extensions["eventmate.who_totals"].clear()  # as when the few seconds are up
+    assert "6 other people here" in who("Ana") and "5 matches for “designer”" in who("Ana", q="designer")
+    assert "0 other people here" in who("Dan", at=other)  # each event keeps its own count
+
+
 def test_a_signed_out_device_or_a_renewed_code_opens_nothing(app, client, other_client, evening, make_attendee):
     """The one-query reader keeps signed_in_attendee's checks: the device must still hold the
     attendee, and the code it holds must be the current one."""

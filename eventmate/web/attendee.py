@@ -31,6 +31,7 @@ from ..errors import (
     ValidationFailed,
 )
 from ..extensions import db, limiter
+from ..kept import Kept
 from . import device
 from .errors import csrf_refused, error_response, typed_fields, wants_json
 from .redirects import same_site_path
@@ -287,11 +288,26 @@ def rejoin(slug: str):
 def who(slug: str):
     """Who's here: everyone checked in, searchable, a page at a time."""
     event, me = _me(slug)
-    page = people.search(db.session, event.id, request.args.get("q", ""),
+    query = request.args.get("q", "")
+    page = people.search(db.session, event.id, query,
                          page=min(max(1, request.args.get("page", 1, type=int) or 1), 10_000),
-                         exclude_id=me.id)
+                         exclude_id=me.id, counted=_kept_total(event, me, query))
     return render_template("attendee/people.html", event=event, me=me, result=page,
                            mine=picks.picked_ids(db.session, me), limit=picks.LIMIT)
+
+
+def _kept_total(event, me, query: str) -> int | None:
+    """How many others who's here counts for `query`, from a count this server process keeps
+    for WHO_TOTAL_CACHE_SECONDS per event and search (the same for every reader, less the
+    reader when they are in it); None when nothing is kept (the page then counts)."""
+    seconds = current_app.config["WHO_TOTAL_CACHE_SECONDS"]
+    if seconds <= 0:
+        return None
+    kept = current_app.extensions.setdefault("eventmate.who_totals", Kept())
+    # Keyed by the slug too: an id SQLite reuses after a delete never meets the old count.
+    key = (event.id, event.slug, tuple(people.words(people.clean_query(query))))
+    everyone = kept.get(key, seconds, lambda: people.present_count(db.session, event.id, query))
+    return max(0, everyone - people.counted_in(me, event.id, query))
 
 
 @bp.post("/e/<slug>/picks")
