@@ -16,9 +16,15 @@ PAGE_SIZE = 25
 MAX_QUERY = 100
 
 
+#: What a card on who's here shows of a person: rows of these columns, not whole attendees
+#: (loading 26 full objects per view cost more than the query).
+LISTED = (Attendee.id, Attendee.name, Attendee.what_i_do, Attendee.how_i_help, Attendee.looking_for)
+
+
 @dataclass
 class Page:
-    people: list[Attendee]
+    #: Rows with `LISTED`'s fields (`.id`, `.name`, ...), plus `.total` when the page counted.
+    people: list[sa.Row]
     page: int
     has_more: bool
     total: int
@@ -119,10 +125,10 @@ def search(session, event_id: int, query: str = "", page: int = 1, exclude_id: i
     stmt = _matching(event_id, query)
     if exclude_id is not None:
         stmt = stmt.where(Attendee.id != exclude_id)
-    listed = stmt
+    listed = stmt.with_only_columns(*LISTED)
     if counted is None:
         total = stmt.with_only_columns(sa.func.count(Attendee.id)).correlate(None).scalar_subquery()
-        listed = stmt.add_columns(total.label("total"))
+        listed = listed.add_columns(total.label("total"))
     rows = session.execute(
         listed.order_by(Attendee.search_text, Attendee.id)
         .limit(PAGE_SIZE + 1)
@@ -132,7 +138,7 @@ def search(session, event_id: int, query: str = "", page: int = 1, exclude_id: i
         # Past the last page no row carries the total: count on its own.
         counted = rows[0].total if rows else \
             session.scalar(stmt.with_only_columns(sa.func.count(Attendee.id)))
-    people = [row[0] for row in rows]
+    people = list(rows)
     return Page(people=people[:PAGE_SIZE], page=page, has_more=len(people) > PAGE_SIZE,
                 total=counted, query=query)
 
