@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -102,13 +103,37 @@ def event_and_reader(session, slug: str, codes: dict[str, str],
     return Reader(event, None, rows[0][3])
 
 
-def here(event_id: int):
-    """The query for everyone present at an event."""
-    return sa.select(Attendee).where(
-        Attendee.event_id == event_id,
-        Attendee.checked_in_at.isnot(None),
-        Attendee.left_at.is_(None),
-    )
+_PEOPLE = Attendee.__table__.c
+
+
+@cache
+def _statements(word_count: int, excluding: bool) -> tuple:
+    """Who's here's statements for a search of `word_count` words: (the page with its total,
+    the page alone, the count alone). Built once per shape, in SQLAlchemy Core: a view then
+    only binds values (`event`, `me`, `w0`...)."""
+    present = [_PEOPLE.event_id == sa.bindparam("event"), _PEOPLE.checked_in_at.is_not(None),
+               _PEOPLE.left_at.is_(None)]
+    present += [_PEOPLE.search_text.like(sa.bindparam(f"w{n}"), escape="\\") for n in range(word_count)]
+    counting = sa.select(sa.func.count(_PEOPLE.id)).where(*present)
+    if excluding:
+        present.append(_PEOPLE.id != sa.bindparam("me"))
+    listed = sa.select(*(_PEOPLE[column.key] for column in LISTED)).where(*present)
+    total = sa.select(sa.func.count(_PEOPLE.id)).where(*present).scalar_subquery()
+
+    def paged(stmt):
+        return (stmt.order_by(_PEOPLE.search_text, _PEOPLE.id)
+                .limit(sa.bindparam("limit")).offset(sa.bindparam("offset")))
+
+    return paged(listed.add_columns(total.label("total"))), paged(listed), \
+        sa.select(sa.func.count(_PEOPLE.id)).where(*present), counting
+
+
+def _bound(event_id: int, query: str, exclude_id: int | None) -> tuple[tuple, dict]:
+    typed = words(query)
+    values = {"event": event_id, **{f"w{n}": _like(word) for n, word in enumerate(typed)}}
+    if exclude_id is not None:
+        values["me"] = exclude_id
+    return _statements(len(typed), exclude_id is not None), values
 
 
 def search(session, event_id: int, query: str = "", page: int = 1, exclude_id: int | None = None,
@@ -122,38 +147,20 @@ def search(session, event_id: int, query: str = "", page: int = 1, exclude_id: i
     seconds): the page's query then counts nothing."""
     query = clean_query(query)
     page = max(1, page)
-    stmt = _matching(event_id, query)
-    if exclude_id is not None:
-        stmt = stmt.where(Attendee.id != exclude_id)
-    listed = stmt.with_only_columns(*LISTED)
-    if counted is None:
-        total = stmt.with_only_columns(sa.func.count(Attendee.id)).correlate(None).scalar_subquery()
-        listed = listed.add_columns(total.label("total"))
-    rows = session.execute(
-        listed.order_by(Attendee.search_text, Attendee.id)
-        .limit(PAGE_SIZE + 1)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    (with_total, alone, count_others, _count_all), values = _bound(event_id, query, exclude_id)
+    values.update(limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    rows = session.execute(alone if counted is not None else with_total, values).all()
     if counted is None:
         # Past the last page no row carries the total: count on its own.
-        counted = rows[0].total if rows else \
-            session.scalar(stmt.with_only_columns(sa.func.count(Attendee.id)))
-    people = list(rows)
-    return Page(people=people[:PAGE_SIZE], page=page, has_more=len(people) > PAGE_SIZE,
+        counted = rows[0].total if rows else session.scalar(count_others, values)
+    return Page(people=rows[:PAGE_SIZE], page=page, has_more=len(rows) > PAGE_SIZE,
                 total=counted, query=query)
-
-
-def _matching(event_id: int, query: str):
-    stmt = here(event_id)
-    for word in words(query):
-        stmt = stmt.where(Attendee.search_text.like(_like(word), escape="\\"))
-    return stmt
 
 
 def present_count(session, event_id: int, query: str = "") -> int:
     """How many present people match `query` (as `search` counts them, nobody left out)."""
-    stmt = _matching(event_id, clean_query(query))
-    return session.scalar(stmt.with_only_columns(sa.func.count(Attendee.id)))
+    (*_pages, count_all), values = _bound(event_id, clean_query(query), None)
+    return session.scalar(count_all, values)
 
 
 def counted_in(attendee: Attendee, event_id: int, query: str = "") -> bool:

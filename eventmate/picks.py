@@ -216,8 +216,12 @@ def swap_in(session, picker: Attendee, drop_id: int, add_id: int) -> tuple[Pick,
     return row, True
 
 
+_PICKED_IDS = sa.select(Pick.__table__.c.picked_id).where(Pick.__table__.c.picker_id == sa.bindparam("me"))
+
+
 def picked_ids(session, picker: Attendee) -> set[int]:
-    return set(session.scalars(sa.select(Pick.picked_id).where(Pick.picker_id == picker.id)))
+    """The ids of my three (built once, in Core: who's here asks on every view)."""
+    return set(session.scalars(_PICKED_IDS, {"me": picker.id}))
 
 
 def my_three(session, picker: Attendee) -> list[Chosen]:
