@@ -17,15 +17,24 @@ PAGE_SIZE = 25
 MAX_QUERY = 100
 
 
-#: What a card on who's here shows of a person: rows of these columns, not whole attendees
-#: (loading 26 full objects per view cost more than the query).
-LISTED = (Attendee.id, Attendee.name, Attendee.what_i_do, Attendee.how_i_help, Attendee.looking_for)
+class Listed(NamedTuple):
+    """What a card on who's here shows of a person: these columns, not a whole attendee
+    (loading 26 full objects per view cost more than the query), in a plain named tuple (a
+    template reads its fields several times faster than a SQLAlchemy row's)."""
+
+    id: int
+    name: str
+    what_i_do: str
+    how_i_help: str
+    looking_for: str
+
+
+LISTED = tuple(getattr(Attendee, field) for field in Listed._fields)
 
 
 @dataclass
 class Page:
-    #: Rows with `LISTED`'s fields (`.id`, `.name`, ...), plus `.total` when the page counted.
-    people: list[sa.Row]
+    people: list[Listed]
     page: int
     has_more: bool
     total: int
@@ -153,7 +162,8 @@ def search(session, event_id: int, query: str = "", page: int = 1, exclude_id: i
     if counted is None:
         # Past the last page no row carries the total: count on its own.
         counted = rows[0].total if rows else session.scalar(count_others, values)
-    return Page(people=rows[:PAGE_SIZE], page=page, has_more=len(rows) > PAGE_SIZE,
+    listed = [Listed(*row[:len(Listed._fields)]) for row in rows[:PAGE_SIZE]]
+    return Page(people=listed, page=page, has_more=len(rows) > PAGE_SIZE,
                 total=counted, query=query)
 
 
