@@ -293,10 +293,17 @@ def test_the_morning_after(live_server, contexts, shot, make_organiser, make_eve
         # --- the same payload reaches Ana's service worker, which shows it -------------
         cdp = ana_phone.new_cdp_session(ana)
         try:
+            ana.evaluate("() => navigator.serviceWorker.ready.then(() => true)")  # a worker is active
             registration = registration_id(cdp, ana, origin + "/")
-            cdp.send("ServiceWorker.deliverPushMessage", {
-                "origin": origin, "registrationId": registration, "data": json.dumps(delivery.payload)})
+            pushed = {"origin": origin, "registrationId": registration, "data": json.dumps(delivery.payload)}
+            cdp.send("ServiceWorker.deliverPushMessage", pushed)
             shown = notifications(ana, 1)
+            if not shown:
+                # Under a loaded CI machine DevTools once delivered to a worker that was not
+                # running yet and nothing came (1 run in ~40). Delivering again is harmless: the
+                # notification is tagged, so a second one would replace the first, not add.
+                cdp.send("ServiceWorker.deliverPushMessage", pushed)
+                shown = notifications(ana, 1)
         finally:
             cdp.detach()
         assert shown == [{"title": "Good morning, Ana", "body": delivery.payload["body"],
