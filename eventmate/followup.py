@@ -289,14 +289,10 @@ def slot_label(event: Event, moment: datetime) -> str:
     return f"{local:%a} {local.day} {local:%b}, {local.hour}:{local:%M}"
 
 
-_WAITING_PROMPT = sa.select(Message).where(  # built once: every attendee home page asks
-    Message.attendee_id == sa.bindparam("attendee"), Message.kind == "prompt",
-    Message.due_at <= sa.bindparam("now"), Message.state.in_(("pending", "sent")))
-
-
-def waiting_prompt(session, attendee: Attendee) -> Message | None:
-    """The morning prompt, once it is due: it waits at the top of the event page."""
-    return session.scalar(_WAITING_PROMPT, {"attendee": attendee.id, "now": clock.now()})
+def waiting_prompt_condition(attendee_id, now):
+    """The morning prompt of this attendee that is due and not yet dealt with."""
+    return sa.and_(Message.attendee_id == attendee_id, Message.kind == "prompt",
+                   Message.due_at <= now, Message.state.in_(("pending", "sent")))
 
 
 #: "Sent it?" answers: how I sent it my own way. In-app sends are counted by `letters.send`.

@@ -173,14 +173,14 @@ def mark_read(session, me: Attendee, other_id: int) -> None:
         session.commit()
 
 
-def _unread_count():
-    me = sa.bindparam("me")
+def unread_count_select(me):
+    """How many notes to `me` are unread (from people I haven't muted)."""
     muted = sa.select(Mute.muted_id).where(Mute.muter_id == me)
     return sa.select(sa.func.count()).where(Letter.recipient_id == me, Letter.read_at.is_(None),
                                             Letter.hidden.is_(False), Letter.sender_id.not_in(muted))
 
 
-_UNREAD_COUNT = _unread_count()  # built once: every attendee page shows it
+_UNREAD_COUNT = unread_count_select(sa.bindparam("me"))  # built once
 
 
 def unread_count(session, me: Attendee) -> int:

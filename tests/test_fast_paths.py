@@ -72,6 +72,28 @@ def test_a_returning_phone_gets_the_form_without_a_new_session_cookie(client, ev
         assert not [c for c in again.headers.getlist("Set-Cookie") if c.startswith("session=")]
 
 
+def test_a_new_phone_checks_in_in_one_transaction_and_its_welcome_page_reads_twice(app, client, evening):
+    """The POST makes the attendee, the device and their link in one transaction; the
+    welcome page reads the event and who this is, then one glance (picks? chosen? a prompt?
+    unread notes?) finds nothing more to read."""
+    form = client.get(evening.checkin_path)
+    with Statements(app) as posted:
+        done = post(client, evening.checkin_path, {**form_tokens(form), **profile("Ana")})
+    assert done.status_code == 302, done.status_code
+    assert [s.split()[0] for s in posted] == ["SELECT", "INSERT", "INSERT", "INSERT"], posted
+    with Statements(app) as read:
+        welcome = client.get(done.headers["Location"])
+    assert welcome.status_code == 200 and "You're in, Ana!" in welcome.get_data(as_text=True)
+    assert len(read) == 2, read
+    from eventmate.models import Attendee, Device, DeviceAttendee
+
+    with app.app_context():  # the phone's device holds Ana, labelled from its browser
+        held = db.session.execute(sa.select(Device.label, Attendee.name).join(
+            DeviceAttendee, DeviceAttendee.device_id == Device.id).join(
+            Attendee, Attendee.id == DeviceAttendee.attendee_id)).all()
+    assert [tuple(row) for row in held] == [("A browser", "Ana")], held
+
+
 def test_submitting_the_form_is_still_limited_per_form(make_app, evening, database_url):
     limited = make_app(CHECKIN_RATE_LIMIT="2 per minute")
     browser = limited.test_client()

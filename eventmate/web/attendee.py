@@ -19,7 +19,8 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError, generate_csrf
 
-from .. import checkin, clock, followup, letters, notes, people, pick_changes, picks, qr, tokens
+from .. import checkin, clock, followup, notes, people, pick_changes, picks, qr, tokens
+from .. import home as home_page
 from ..errors import (
     CheckInClosed,
     CheckInKeyInvalid,
@@ -245,14 +246,15 @@ def home(slug: str):
     """An attendee's page for one event: my three, who chose me, my codes."""
     event, me = _me(slug)
     code = device.codes()[str(event.id)]
+    shown = home_page.read(db.session, me)
     page = render_template(
         "attendee/home.html",
         event=event,
         me=me,
-        three=picks.my_three(db.session, me),
-        chose_me=picks.chose_me(db.session, me),
-        prompt=followup.waiting_prompt(db.session, me),
-        unread=letters.unread_count(db.session, me),
+        three=shown.three,
+        chose_me=shown.chose_me,
+        prompt=shown.prompt,
+        unread=shown.unread,
         reminder_when=followup.prompt_when(event),
         vapid_key=push_key(),
         limit=picks.LIMIT,
