@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from . import tokens
 from .checkin import RETURN_CODE_LENGTH, held_by, held_by_hash
-from .models import Attendee, Device, Event, fold
+from .models import Attendee, Device, Event, Pick, fold
 
 PAGE_SIZE = 25
 MAX_QUERY = 100
@@ -27,9 +27,11 @@ class Listed(NamedTuple):
     what_i_do: str
     how_i_help: str
     looking_for: str
+    #: The reader chose this person (when `search` was given the reader).
+    mine: bool = False
 
 
-LISTED = tuple(getattr(Attendee, field) for field in Listed._fields)
+LISTED = tuple(getattr(Attendee, field) for field in Listed._fields[:-1])
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Page:
     has_more: bool
     total: int
     query: str
+    #: How many people the reader has chosen, read with the page (None: not known here).
+    chosen: int | None = None
 
 
 def clean_query(text: str | None) -> str:
@@ -127,6 +131,13 @@ def _statements(word_count: int, excluding: bool) -> tuple:
     if excluding:
         present.append(_PEOPLE.id != sa.bindparam("me"))
     listed = sa.select(*(_PEOPLE[column.key] for column in LISTED)).where(*present)
+    if excluding:  # the reader's own picks, in the same round trip
+        picks = Pick.__table__.c
+        listed = listed.add_columns(
+            sa.exists().where(picks.picker_id == sa.bindparam("me"), picks.picked_id == _PEOPLE.id)
+            .label("mine"),
+            sa.select(sa.func.count(picks.id)).where(picks.picker_id == sa.bindparam("me"))
+            .scalar_subquery().label("chosen"))
     total = sa.select(sa.func.count(_PEOPLE.id)).where(*present).scalar_subquery()
 
     def paged(stmt):
@@ -152,6 +163,8 @@ def search(session, event_id: int, query: str = "", page: int = 1, exclude_id: i
 
     One query: the page, with the total as a scalar subquery the database runs once. Both
     follow the partial index of present people (`ix_attendee_here`), in the page's order.
+    `exclude_id`: the reader, left out; each person then says whether the reader chose them
+    (`Listed.mine`) and the page how many the reader chose (`Page.chosen`, when it has rows).
     `counted`: the total when the caller already has it (`present_count`, kept a few
     seconds): the page's query then counts nothing."""
     query = clean_query(query)
@@ -162,9 +175,11 @@ def search(session, event_id: int, query: str = "", page: int = 1, exclude_id: i
     if counted is None:
         # Past the last page no row carries the total: count on its own.
         counted = rows[0].total if rows else session.scalar(count_others, values)
-    listed = [Listed(*row[:len(Listed._fields)]) for row in rows[:PAGE_SIZE]]
+    fields = len(Listed._fields) if exclude_id is not None else len(LISTED)
+    listed = [Listed(*row[:fields]) for row in rows[:PAGE_SIZE]]
+    chosen = rows[0].chosen if rows and exclude_id is not None else None
     return Page(people=listed, page=page, has_more=len(rows) > PAGE_SIZE,
-                total=counted, query=query)
+                total=counted, query=query, chosen=chosen)
 
 
 def present_count(session, event_id: int, query: str = "") -> int:

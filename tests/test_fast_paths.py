@@ -145,7 +145,8 @@ def test_base_memory_storage_would_start_a_thread(monkeypatch):
 
 # --- who's here -----------------------------------------------------------------------------
 
-def test_whos_here_reads_event_reader_page_and_total_in_three_queries(app, client, evening, make_attendee):
+def test_whos_here_reads_event_reader_then_page_total_and_my_picks_in_one_query(app, client, evening,
+                                                                               make_attendee):
     for n in range(30):
         make_attendee(evening, f"Guest {n:02d}")
     reader = make_attendee(evening, "Reader")
@@ -153,14 +154,27 @@ def test_whos_here_reads_event_reader_page_and_total_in_three_queries(app, clien
     with Statements(app) as sql:
         page = client.get(f"/e/{evening.slug}/people")
     assert page.status_code == 200 and "30 other people here" in page.get_data(as_text=True)
-    # event + reader (device check included), the page with its total, my picks
-    assert len(sql) == 3, sql
+    # event + reader (device check included); the page with its total and my picks
+    assert len(sql) == 2, sql
     assert "FROM event LEFT OUTER JOIN attendee" in sql[0] and "device_attendee" in sql[0]
-    assert "count(attendee.id)" in sql[1]
+    assert "count(attendee.id)" in sql[1] and "FROM pick" in sql[1]
     with Statements(app) as sql:
         searched = client.get(f"/e/{evening.slug}/people", query_string={"q": "GUEST 29"})
     html = searched.get_data(as_text=True)
-    assert "Guest 29" in html and "Guest 28" not in html and len(sql) == 3
+    assert "Guest 29" in html and "Guest 28" not in html and len(sql) == 2
+    # my picks come with the page: who I chose, and how many
+    guest = re.search(r'id="p-(\d+)" data-person="Guest 07"', html_of(client, evening)).group(1)
+    assert post(client, f"/e/{evening.slug}/picks", {"person": guest}).status_code == 302
+    page = html_of(client, evening)
+    assert "1 of 3 chosen" in page
+    row = page.split(f'id="p-{guest}"', 1)[1].split("</li>", 1)[0]
+    assert ">One of your three<" in row and page.count(">One of your three<") == 1
+    nobody = html_of(client, evening, q="nobody by this name")  # no rows: counted apart
+    assert "0 matches" in nobody and "1 of 3 chosen" in nobody
+
+
+def html_of(client, evening, **query) -> str:
+    return client.get(f"/e/{evening.slug}/people", query_string=query).get_data(as_text=True)
 
 
 def test_a_server_process_keeps_whos_heres_totals_for_a_few_seconds(make_app, evening, make_attendee,
@@ -190,7 +204,7 @@ def test_a_server_process_keeps_whos_heres_totals_for_a_few_seconds(make_app, ev
     with Statements(app) as sql:
         kept = who("Ana")
     assert "5 other people here" in kept and "Cleo" in kept  # the list is fresh, the total kept
-    assert not any("count(" in statement for statement in sql), sql
+    assert not any("count(attendee.id)" in statement for statement in sql), sql
     app.extensions["eventmate.who_totals"].clear()  # as when the few seconds are up
     assert "6 other people here" in who("Ana") and "5 matches for “designer”" in who("Ana", q="designer")
     assert "0 other people here" in who("Dan", at=other)  # each event keeps its own count

@@ -294,8 +294,9 @@ def who(slug: str):
     page = people.search(db.session, event.id, query,
                          page=min(max(1, request.args.get("page", 1, type=int) or 1), 10_000),
                          exclude_id=me.id, counted=_kept_total(event, me, query))
+    chosen = page.chosen if page.chosen is not None else len(picks.picked_ids(db.session, me))
     return render_template("attendee/people.html", event=event, me=me, result=page,
-                           mine=picks.picked_ids(db.session, me), limit=picks.LIMIT)
+                           chosen=chosen, limit=picks.LIMIT)
 
 
 def _kept_total(event, me, query: str) -> int | None:
