@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import Flask, current_app, request
 
 YEAR = 365 * 24 * 3600
-#: filename as asked -> (checked at, mtime, hash, path). Pages ask for the same few files on
+#: filename as asked -> (checked at, mtime, hash). Pages ask for the same few files on
 #: every view: each is looked up on disk at most once per CHECK_EVERY seconds per process.
 _hashes: dict[str, tuple[float, float, str | None]] = {}
 CHECK_EVERY = 2.0
