@@ -122,8 +122,8 @@ _PEOPLE = Attendee.__table__.c
 @cache
 def _statements(word_count: int, excluding: bool) -> tuple:
     """Who's here's statements for a search of `word_count` words: (the page with its total,
-    the page alone, the count alone). Built once per shape, in SQLAlchemy Core: a view then
-    only binds values (`event`, `me`, `w0`...)."""
+    the page alone, the count of the others, the count of everyone). Built once per shape,
+    in SQLAlchemy Core: a view then only binds values (`event`, `me`, `w0`...)."""
     present = [_PEOPLE.event_id == sa.bindparam("event"), _PEOPLE.checked_in_at.is_not(None),
                _PEOPLE.left_at.is_(None)]
     present += [_PEOPLE.search_text.like(sa.bindparam(f"w{n}"), escape="\\") for n in range(word_count)]
