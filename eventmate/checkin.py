@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.exc import IntegrityError
 
-from . import clock, tokens
+from . import clock, devices, tokens
 from .errors import CheckInClosed, CheckInKeyInvalid, NotFound, ReturnCodeInvalid, ValidationFailed
 from .models import Attendee, Device, DeviceAttendee, Event, search_text_for
 from .validation import Fields
@@ -197,10 +197,6 @@ class CheckedIn(NamedTuple):
     device_made: bool = False
 
 
-_NEW_DEVICE = sa.insert(Device.__table__).returning(Device.__table__.c.id)
-_NEW_DEVICE_LINK = sa.insert(DeviceAttendee.__table__)
-
-
 def check_in_from_form(session, event: Event, data: dict, form_token: str, secret: str,
                        binding: str | None = "", device_label: str | None = None) -> CheckedIn:
     """Check a walk-in attendee in; returns the attendee, their return code and the
@@ -243,12 +239,8 @@ def check_in_from_form(session, event: Event, data: dict, form_token: str, secre
             session.add(attendee)
         if device_label is not None:
             session.flush()  # the attendee's id, and a repeated form token fails here
-            now = checked_in["checked_in_at"]
-            device_id = session.execute(_NEW_DEVICE, {
-                "credential_hash": tokens.digest(device_credential), "created_at": now,
-                "last_seen_at": now, "label": device_label[:60]}).scalar_one()
-            session.execute(_NEW_DEVICE_LINK, {"device_id": device_id, "attendee_id": attendee.id,
-                                               "created_at": now})
+            devices.add_new(session, device_credential, attendee.id, device_label,
+                            checked_in["checked_in_at"])
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -362,7 +354,6 @@ def new_return_code(session, attendee: Attendee, keep_credential: str | None = N
     """Replace the attendee's return code and sign out every device but the one asking
     (`keep_credential`): a copied cookie or a code someone saw opens nothing any more.
     Commits; returns the new code (shown once, kept only on this device)."""
-    from . import devices
 
     code = tokens.random_code(RETURN_CODE_LENGTH)
     attendee.return_code_hash = tokens.digest(code)

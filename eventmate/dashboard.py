@@ -17,7 +17,6 @@ from sqlalchemy.orm import aliased
 from . import clock
 from .devices import SUBSCRIPTION_LIFETIME
 from .followup import FOLLOW_UP_WINDOW
-from .kept import Kept
 from .models import Attendee, Coffee, DeviceAttendee, Event, FollowUp, Message, Pick, PushSubscription
 
 #: Arrivals are counted per bucket; a long event gets wider buckets so the chart stays readable.
@@ -31,10 +30,6 @@ class Poll:
 
     tag: str
     body: str | None
-
-
-#: Each event's latest poll, kept a few seconds per process (`app.extensions["eventmate.polls"]`).
-PollCache = Kept
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,21 @@ def describe(user_agent: str | None) -> str:
     return browser or (f"A browser on {system}" if system else "A browser")
 
 
+_NEW_DEVICE = sa.insert(Device.__table__).returning(Device.__table__.c.id)
+_NEW_DEVICE_LINK = sa.insert(DeviceAttendee.__table__)
+
+
+def add_new(session, credential: str, attendee_id: int, label: str, now: datetime) -> int:
+    """A brand-new device (its credential just made, so no row can hold it yet) holding one
+    attendee, inside the caller's transaction: two Core inserts, no lookup, no commit (a new
+    phone's check-in, `checkin.check_in_from_form`). Returns the device's id."""
+    device_id = session.execute(_NEW_DEVICE, {
+        "credential_hash": tokens.digest(credential), "created_at": now, "last_seen_at": now,
+        "label": label[:60]}).scalar_one()
+    session.execute(_NEW_DEVICE_LINK, {"device_id": device_id, "attendee_id": attendee_id, "created_at": now})
+    return device_id
+
+
 def attach(session, credential: str, attendees: list[Attendee], label: str = "") -> Device:
     """The device with this credential (created when new), holding these attendees. Commits.
 

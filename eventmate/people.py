@@ -138,14 +138,13 @@ def _statements(word_count: int, excluding: bool) -> tuple:
             .label("mine"),
             sa.select(sa.func.count(picks.id)).where(picks.picker_id == sa.bindparam("me"))
             .scalar_subquery().label("chosen"))
-    total = sa.select(sa.func.count(_PEOPLE.id)).where(*present).scalar_subquery()
+    others = sa.select(sa.func.count(_PEOPLE.id)).where(*present)
 
     def paged(stmt):
         return (stmt.order_by(_PEOPLE.search_text, _PEOPLE.id)
                 .limit(sa.bindparam("limit")).offset(sa.bindparam("offset")))
 
-    return paged(listed.add_columns(total.label("total"))), paged(listed), \
-        sa.select(sa.func.count(_PEOPLE.id)).where(*present), counting
+    return paged(listed.add_columns(others.scalar_subquery().label("total"))), paged(listed), others, counting
 
 
 def _bound(event_id: int, query: str, exclude_id: int | None) -> tuple[tuple, dict]:
@@ -186,6 +185,16 @@ def present_count(session, event_id: int, query: str = "") -> int:
     """How many present people match `query` (as `search` counts them, nobody left out)."""
     (*_pages, count_all), values = _bound(event_id, clean_query(query), None)
     return session.scalar(count_all, values)
+
+
+def others_count(session, event: Event, reader: Attendee, query: str, kept, seconds: float) -> int:
+    """How many people besides `reader` who's here counts for `query`, from the count of
+    everyone `kept` (a `kept.Kept`) holds for `seconds` per event and search: the same for
+    every reader, less the reader when they are in it."""
+    # Keyed by the slug too: an id SQLite reuses after a delete never meets the old count.
+    key = (event.id, event.slug, tuple(words(clean_query(query))))
+    everyone = kept.get(key, seconds, lambda: present_count(session, event.id, query))
+    return max(0, everyone - counted_in(reader, event.id, query))
 
 
 def counted_in(attendee: Attendee, event_id: int, query: str = "") -> bool:

@@ -307,10 +307,7 @@ def _kept_total(event, me, query: str) -> int | None:
     if seconds <= 0:
         return None
     kept = current_app.extensions.setdefault("eventmate.who_totals", Kept())
-    # Keyed by the slug too: an id SQLite reuses after a delete never meets the old count.
-    key = (event.id, event.slug, tuple(people.words(people.clean_query(query))))
-    everyone = kept.get(key, seconds, lambda: people.present_count(db.session, event.id, query))
-    return max(0, everyone - people.counted_in(me, event.id, query))
+    return people.others_count(db.session, event, me, query, kept, seconds)
 
 
 @bp.post("/e/<slug>/picks")

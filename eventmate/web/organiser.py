@@ -26,6 +26,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from .. import clock, dashboard, events, imports, mail, organisers, qr, retention, roster, tokens
 from ..errors import BadCredentials, DomainError, InvitationInvalid, SignupClosed, ValidationFailed
 from ..extensions import db, limiter, login_manager
+from ..kept import Kept
 from ..models import Organiser
 from .errors import MESSAGES, error_response
 from .redirects import same_site_path
@@ -355,7 +356,7 @@ def live(event_id: int):
     ev = _my_event(event_id)
     seconds = current_app.config["LIVE_POLL_CACHE_SECONDS"]
     if seconds > 0:
-        polls = current_app.extensions.setdefault("eventmate.polls", dashboard.PollCache())
+        polls = current_app.extensions.setdefault("eventmate.polls", Kept())
         # Keyed by the slug too: an id SQLite reuses after a delete never meets the old numbers.
         poll = polls.get((ev.id, ev.slug), seconds, lambda: _live_poll(ev))
     else:
